@@ -1,0 +1,133 @@
+"""What the sandbox simulates: which stores, how much history, which rates.
+
+Plain dataclasses, validated once. The default anchor is taken from the wall clock here and
+nowhere else, so everything downstream of a config is a pure function of it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+STORE_KINDS = ("shopify", "woocommerce")
+DEFAULT_ANOMALY_RATES = {"duplicate": 0.005, "malformed": 0.003, "late_visibility": 0.01}
+# Shares of orders that get a refund (after fulfilment) or are cancelled (within a day).
+DEFAULT_LIFECYCLE_RATES = {"refund": 0.05, "cancellation": 0.02}
+BENCH_RATE_LIMIT_BUCKET = 10_000
+BENCH_RATE_LIMIT_LEAK_PER_SECOND = 10_000.0
+_STORE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    name: str
+    kind: str
+    timezone: str
+    currency: str
+    orders_per_day: float
+
+    def __post_init__(self) -> None:
+        if not _STORE_NAME.fullmatch(self.name):
+            raise ValueError(f"store name {self.name!r}: use lower-case letters, digits and '-'")
+        if self.kind not in STORE_KINDS:
+            raise ValueError(f"store {self.name}: kind must be one of {STORE_KINDS}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"store {self.name}: unknown time zone {self.timezone!r}") from error
+        if not re.fullmatch(r"[A-Z]{3}", self.currency):
+            raise ValueError(f"store {self.name}: currency must be an ISO 4217 code")
+        if self.orders_per_day < 0:
+            raise ValueError(f"store {self.name}: orders_per_day must be >= 0")
+
+
+def demo_stores() -> list[StoreConfig]:
+    return [
+        StoreConfig("shop-us", "shopify", "America/New_York", "USD", 150),
+        StoreConfig("shop-eu", "shopify", "Europe/Berlin", "EUR", 120),
+        StoreConfig("woo-eu", "woocommerce", "Europe/Paris", "EUR", 80),
+    ]
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime at whole seconds; a naive one is taken to be UTC already."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _merged_rates(label: str, defaults: dict[str, float], given: dict[str, float]) -> dict[str, float]:
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise ValueError(f"{label}: unknown rate(s) {sorted(unknown)}; known: {sorted(defaults)}")
+    rates = {**defaults, **given}
+    for name, rate in rates.items():
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"{label}.{name} must be a share between 0 and 1, got {rate}")
+    return rates
+
+
+@dataclass
+class SandboxConfig:
+    seed: int = 7
+    anchor: datetime | None = None
+    days: int = 90
+    skus: int = 2000
+    stores: list[StoreConfig] = field(default_factory=demo_stores)
+    rate_limit_bucket: int = 40
+    rate_limit_leak_per_second: float = 2.0
+    anomalies: dict[str, float] = field(default_factory=dict)
+    now: datetime | None = None
+    lifecycle: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.anchor is None:
+            self.anchor = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        self.anchor = as_utc(self.anchor)
+        if self.now is not None:
+            self.now = as_utc(self.now)
+        self.anomalies = _merged_rates("anomalies", DEFAULT_ANOMALY_RATES, dict(self.anomalies))
+        self.lifecycle = _merged_rates("lifecycle", DEFAULT_LIFECYCLE_RATES, dict(self.lifecycle))
+        self.stores = list(self.stores)
+        names = [store.name for store in self.stores]
+        if len(set(names)) != len(names):
+            raise ValueError(f"store names must be unique, got {names}")
+        if self.days < 1 or self.skus < 1:
+            raise ValueError("days and skus must be at least 1")
+        if self.rate_limit_bucket < 1 or self.rate_limit_leak_per_second <= 0:
+            raise ValueError("the rate limit needs a bucket >= 1 and a positive leak rate")
+
+    @classmethod
+    def demo(cls, anchor: datetime | None = None) -> SandboxConfig:
+        return cls(anchor=anchor, stores=demo_stores())
+
+    @classmethod
+    def bench(cls, orders: int, anchor: datetime | None = None) -> SandboxConfig:
+        """The demo stores scaled so that about `orders` orders are visible at the anchor."""
+        from .arrivals import expected_order_count  # the generator's own rate model
+
+        base = cls(
+            anchor=anchor,
+            stores=demo_stores(),
+            rate_limit_bucket=BENCH_RATE_LIMIT_BUCKET,
+            rate_limit_leak_per_second=BENCH_RATE_LIMIT_LEAK_PER_SECOND,
+        )
+        scale = orders / expected_order_count(base)
+        scaled = [replace(store, orders_per_day=round(store.orders_per_day * scale, 6)) for store in base.stores]
+        return replace(base, stores=scaled)
+
+    @property
+    def initial_now(self) -> datetime:
+        return self.now if self.now is not None else self.anchor
+
+    @property
+    def anchor_epoch(self) -> int:
+        return int(self.anchor.timestamp())
+
+    def store(self, name: str) -> StoreConfig:
+        for store in self.stores:
+            if store.name == name:
+                return store
+        raise KeyError(f"no store named {name!r}; stores: {[s.name for s in self.stores]}")

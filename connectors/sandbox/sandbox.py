@@ -1,0 +1,124 @@
+"""The Sandbox: generated data + HTTP server on loopback + clock + fault switches + ground truth."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .app import SandboxApp
+from .catalogue import SUPPLIERS
+from .clock import SandboxClock
+from .config import SandboxConfig
+from .credentials import credential_env_names, store_secrets
+from .faults import FaultBoard
+from .generator import build_world
+from .server import SandboxServer
+from .stats import RequestStats
+from .truth import Truth
+
+SHOPIFY_API_VERSION = "2025-07"
+SUPPLY_COLUMNS = ["sku", "supplier", "pack_size", "moq", "lead_time_days", "lead_time_std_days"]
+
+
+class Sandbox:
+    """`with Sandbox(config) as sb:` serves every store of `config` on http://host:port."""
+
+    def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> None:
+        self.config = config
+        self.world = build_world(config)
+        self.clock = SandboxClock(config.initial_now)
+        self.faults = FaultBoard([store.name for store in config.stores])
+        self._stats = RequestStats()
+        self._address = (host, port)
+        self._verbose = verbose
+        self._server: SandboxServer | None = None
+        self._thread: threading.Thread | None = None
+        self._app = SandboxApp(config, self.world, self.clock, self.faults, self._stats, lambda: self.url)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        if self._server is None:
+            self._server = SandboxServer(self._address, self._app, self._verbose)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                            name="shopops-sandbox", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join()
+            self._server = self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- what clients need --------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running; use `with Sandbox(config) as sb:` or sb.start()")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def sources(self) -> list[dict]:
+        """One entry per store, shaped like a sources.yaml entry; secrets by env var name."""
+        entries = []
+        for store in self.config.stores:
+            entry = {"name": store.name, "kind": store.kind, "base_url": f"{self.url}/{store.kind}/{store.name}"}
+            if store.kind == "shopify":
+                entry["api_version"] = SHOPIFY_API_VERSION
+            entry["credentials"] = {field: {"env": env} for field, env in credential_env_names(store).items()}
+            entries.append(entry)
+        return entries
+
+    def credentials(self) -> dict[str, str]:
+        """Env var name -> secret, for every store."""
+        values = {}
+        for store in self.config.stores:
+            secrets = store_secrets(self.config.seed, store)
+            values.update({env: secrets[field] for field, env in credential_env_names(store).items()})
+        return values
+
+    def stats(self) -> dict:
+        return self._stats.snapshot()
+
+    def truth(self, store: str) -> Truth:
+        return Truth(self.world.stores[self.config.store(store).name], self.clock)
+
+    def write_supply_csv(self, path: str | Path) -> Path:
+        """The purchasing team's supplier catalogue: one row per SKU."""
+        catalogue = self.world.catalogue
+        frame = pd.DataFrame({
+            "sku": catalogue.sku_codes,
+            "supplier": [SUPPLIERS[s] for s in catalogue.product_supplier[catalogue.product].tolist()],
+            "pack_size": catalogue.pack_size,
+            "moq": catalogue.moq,
+            "lead_time_days": catalogue.lead_time_days,
+            "lead_time_std_days": catalogue.lead_time_std_days,
+        }, columns=SUPPLY_COLUMNS)
+        path = Path(path)
+        frame.to_csv(path, index=False)
+        return path
+
+
+def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Run the sandbox in the foreground until interrupted (the `shopops sandbox` command)."""
+    with Sandbox(config, host, port, verbose=True) as sandbox:
+        print(f"shopops sandbox on {sandbox.url} (clock {sandbox.clock.now().isoformat()})", flush=True)
+        for source in sandbox.sources():
+            print(f"  {source['name']:<12} {source['kind']:<12} {source['base_url']}", flush=True)
+        for env, value in sandbox.credentials().items():
+            print(f"  export {env}={value}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,66 @@
+"""The HTTP/1.1 front: a ThreadingHTTPServer that turns sockets into Requests and back.
+
+Keep-alive, a Content-Length on every response, daemon threads. A "truncate" fault announces
+the full Content-Length, writes half the body and drops the connection, as a proxy dying
+mid-response does.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from .app import SandboxApp
+from .protocol import Request, Response, json_response
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SandboxServer
+
+    def version_string(self) -> str:
+        return "shopops-sandbox"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        request = Request(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True), self.headers, body)
+        try:
+            response = self.server.app.dispatch(request)
+        except Exception:  # a bug must not kill the connection thread silently
+            traceback.print_exc(file=sys.stderr)
+            response = json_response(500, {"errors": "sandbox error (see its log)"})
+        self._write(response)
+
+    def _write(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if response.truncate:
+            self.wfile.write(response.body[: len(response.body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Keep-alive clients hold their threads open; closing the server must not wait for them.
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], app: SandboxApp, verbose: bool = False) -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+        self.verbose = verbose

@@ -1,0 +1,255 @@
+"""Shopify Admin REST for one shop: auth, the leaky bucket, parameters, cursor pages, endpoints."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import orjson
+
+from .clock import SandboxClock
+from .cursor import InvalidCursor, decode_cursor, encode_cursor
+from .listing import Listing, OrderFilter, OrderIndex
+from .params import ParamError, id_list, inclusive_bounds, instant, integer
+from .protocol import JSON_TYPE, Request, Response, json_response, url_with_query
+from .ratelimit import LeakyBucket
+from .shopify_render import (product_updated_at, render_inventory_items, render_inventory_levels,
+                             render_locations, render_orders, render_products)
+from .state import SHOPIFY_STATUSES
+from .store import StoreData
+
+UNAUTHORIZED = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+THROTTLED = {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}
+INVALID_PAGE_INFO = {"errors": {"page_info": "Invalid value."}}
+ORDERINGS = {
+    "updated_at asc": ("updated_at", False), "updated_at desc": ("updated_at", True),
+    "created_at asc": ("created_at", False), "created_at desc": ("created_at", True),
+    "id asc": ("id", False), "id desc": ("id", True),
+}
+CURSOR_COMPANIONS = ("page_info", "limit", "fields")
+MAX_LIMIT = 250
+MAX_INVENTORY_ITEM_IDS = 100
+BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+class ShopifyApi:
+    def __init__(self, store: StoreData, index: OrderIndex, clock: SandboxClock, bucket: LeakyBucket,
+                 access_token: str, signing_key: bytes, base_url: Callable[[], str]) -> None:
+        self.store = store
+        self.index = index
+        self.clock = clock
+        self.bucket = bucket
+        self._access_token = access_token
+        self._signing_key = signing_key
+        self._base_url = base_url
+        self._endpoints = {
+            "orders.json": self._orders,
+            "products.json": self._products,
+            "inventory_items.json": self._inventory_items,
+            "locations.json": self._locations,
+            "inventory_levels.json": self._inventory_levels,
+        }
+
+    # -- the request pipeline ----------------------------------------------------------------
+    def serve(self, request: Request, version: str, endpoint: str) -> Response:
+        if request.headers.get("X-Shopify-Access-Token") != self._access_token:
+            return self._respond(json_response(401, UNAUTHORIZED), version, self.bucket.level())
+        accepted, level = self.bucket.try_call()
+        if not accepted:
+            return self._respond(json_response(429, THROTTLED, [("Retry-After", "1.0")]), version, level)
+        handler = self._endpoints.get(endpoint)
+        if handler is None or request.method != "GET":
+            return self._respond(json_response(404, {"errors": "Not Found"}), version, level)
+        try:
+            response = handler(request, version, endpoint)
+        except ParamError as error:
+            response = error.response
+        return self._respond(response, version, level)
+
+    def _respond(self, response: Response, version: str, level: int) -> Response:
+        response.headers += [("X-Shopify-API-Version", version),
+                             ("X-Shopify-Shop-Api-Call-Limit", f"{level}/{self.bucket.capacity}")]
+        return response
+
+    def fault_response(self, kind: str, retry_after: float, version: str) -> Response:
+        """What a fault looks like from this platform (the kinds that replace the answer)."""
+        if kind == "429":
+            response = json_response(429, THROTTLED, [("Retry-After", str(float(retry_after)))])
+        elif kind == "502":
+            response = Response(502, BAD_GATEWAY_HTML, [("Content-Type", "text/html")])
+        elif kind == "503":
+            response = json_response(503, {"errors": "Service Unavailable"})
+        elif kind == "expired_cursor":
+            response = json_response(400, INVALID_PAGE_INFO)
+        else:
+            response = json_response(500, {"errors": "Internal Server Error"})
+        return self._respond(response, version, self.bucket.level())
+
+    # -- cursors ------------------------------------------------------------------------------
+    def _cursor_payload(self, request: Request, endpoint: str) -> dict | None:
+        token = request.param("page_info")
+        if token is None:
+            return None
+        for name in request.param_names():
+            if name not in CURSOR_COMPANIONS:
+                raise ParamError(json_response(400, {"errors": f"{name} cannot be passed when page_info is present."}))
+        try:
+            payload = decode_cursor(token, self._signing_key)
+        except InvalidCursor:
+            payload = {}
+        if payload.get("endpoint") != endpoint or payload.get("store") != self.store.name:
+            raise ParamError(json_response(400, INVALID_PAGE_INFO))
+        return payload
+
+    def _paged(self, request: Request, version: str, endpoint: str, listing: Listing, limit: int,
+               payload: dict | None, filters: list) -> tuple[int, int, list[tuple[str, str]]]:
+        """Rows [start, end) of the listing for this request, and the link header if any."""
+        if payload is None:
+            start, end = 0, min(limit, len(listing))
+        elif payload["direction"] == "next":
+            key, tie, copy = payload["key"]
+            start = listing.position(key, tie, copy + 1)
+            end = min(start + limit, len(listing))
+        else:
+            end = listing.position(*payload["key"])
+            start = max(0, end - limit)
+        links = []
+        base = f"{self._base_url()}/shopify/{self.store.name}/admin/api/{version}/{endpoint}"
+        fields = request.param("fields")
+        for rel, direction, row, wanted in (("previous", "prev", start, payload is not None and start > 0),
+                                            ("next", "next", end - 1, end < len(listing))):
+            if not wanted:
+                continue
+            token = encode_cursor({"store": self.store.name, "endpoint": endpoint, "filters": filters,
+                                   "key": list(listing.row_key(row)), "direction": direction}, self._signing_key)
+            params = [("limit", str(limit))] + ([("fields", fields)] if fields else []) + [("page_info", token)]
+            links.append(f'<{url_with_query(base, params)}>; rel="{rel}"')
+        return start, end, ([("link", ", ".join(links))] if links else [])
+
+    def _limit(self, request: Request) -> int:
+        limit = integer(request, "limit", 50, 1, MAX_LIMIT)
+        if limit is None:
+            raise ParamError(json_response(400, {"errors": {"limit": [f"must be between 1 and {MAX_LIMIT}"]}}))
+        return limit
+
+    def _bound(self, request: Request, name: str) -> float | None:
+        try:
+            return instant(request, name, self.store.zone.zone)  # naive = shop-local
+        except ValueError:
+            raise ParamError(json_response(400, {"errors": {name: ["is not a valid ISO 8601 date"]}})) from None
+
+    @staticmethod
+    def _body(key: str, records: list[dict], request: Request, headers: list[tuple[str, str]]) -> Response:
+        fields = request.param("fields")
+        if fields:
+            wanted = [name.strip() for name in fields.split(",") if name.strip()]
+            records = [{name: record[name] for name in wanted if name in record} for record in records]
+        return Response(200, orjson.dumps({key: records}), [("Content-Type", JSON_TYPE), *headers])
+
+    # -- endpoints ----------------------------------------------------------------------------
+    def _orders(self, request: Request, version: str, endpoint: str) -> Response:
+        payload = self._cursor_payload(request, endpoint)
+        limit = self._limit(request)
+        if payload is None:
+            order_filter = self._order_filter(request)
+        else:
+            statuses, updated, created, sort, descending = payload["filters"]
+            order_filter = OrderFilter(
+                statuses=tuple(statuses) if statuses is not None else None,
+                updated=tuple(updated) if updated is not None else None,
+                created=tuple(created) if created is not None else None,
+                sort=sort, descending=descending)
+        filters = [order_filter.statuses, order_filter.updated, order_filter.created, order_filter.sort,
+                   order_filter.descending]
+        listing = self.index.listing(order_filter, self.clock.epoch_seconds())
+        start, end, link = self._paged(request, version, endpoint, listing, limit, payload, filters)
+        orders = render_orders(self.store, listing.rows[start:end], listing.versions[start:end])
+        return self._body("orders", orders, request, link)
+
+    def _order_filter(self, request: Request) -> OrderFilter:
+        status = request.param("status") or "open"
+        if status not in (*SHOPIFY_STATUSES, "any"):
+            raise ParamError(json_response(400, {"errors": {"status": ["is not included in the list"]}}))
+        ordering = request.param("order") or "id desc"
+        if ordering not in ORDERINGS:
+            raise ParamError(json_response(400, {"errors": {"order": ["is not included in the list"]}}))
+        sort, descending = ORDERINGS[ordering]
+        return OrderFilter(
+            statuses=None if status == "any" else (SHOPIFY_STATUSES.index(status),),
+            updated=inclusive_bounds(self._bound(request, "updated_at_min"), self._bound(request, "updated_at_max"), False),
+            created=inclusive_bounds(self._bound(request, "created_at_min"), self._bound(request, "created_at_max"), False),
+            sort=sort, descending=descending)
+
+    def _products(self, request: Request, version: str, endpoint: str) -> Response:
+        payload = self._cursor_payload(request, endpoint)
+        limit = self._limit(request)
+        if payload is None:
+            try:
+                ids = id_list(request.param("ids"))
+            except ValueError:
+                raise ParamError(json_response(400, {"errors": {"ids": ["must be a comma-separated list of ids"]}})) from None
+            updated = inclusive_bounds(self._bound(request, "updated_at_min"), self._bound(request, "updated_at_max"), False)
+        else:
+            updated, ids = payload["filters"]
+        moment = self.clock.epoch_seconds()
+        catalogue, product_ids = self.store.catalogue, self.store.ids.product
+        products = np.flatnonzero(catalogue.product_created <= moment)  # not listed before it exists
+        if updated is not None:
+            shown = product_updated_at(self.store, products, moment)
+            products = products[(shown >= updated[0]) & (shown <= updated[1])]
+        if ids is not None:
+            products = products[np.isin(product_ids[products], ids)]
+        listing = Listing.sorted_by(products, product_ids[products], product_ids[products])
+        start, end, link = self._paged(request, version, endpoint, listing, limit, payload, [updated, ids])
+        return self._body("products", render_products(self.store, listing.rows[start:end], moment), request, link)
+
+    def _inventory_items(self, request: Request, version: str, endpoint: str) -> Response:
+        try:
+            ids = id_list(request.param("ids"))
+        except ValueError:
+            ids = None
+        if not ids or len(ids) > MAX_INVENTORY_ITEM_IDS:
+            raise ParamError(json_response(
+                400, {"errors": {"ids": [f"must be a list of 1 to {MAX_INVENTORY_ITEM_IDS} inventory item ids"]}}))
+        items = self.store.ids.inventory_item
+        moment = self.clock.epoch_seconds()
+        skus = np.flatnonzero(np.isin(items, ids) &
+                              (self.store.catalogue.product_created[self.store.catalogue.product] <= moment))
+        return self._body("inventory_items", render_inventory_items(self.store, skus[np.argsort(items[skus])]),
+                          request, [])
+
+    def _locations(self, request: Request, version: str, endpoint: str) -> Response:
+        return self._body("locations", render_locations(self.store), request, [])
+
+    def _inventory_levels(self, request: Request, version: str, endpoint: str) -> Response:
+        payload = self._cursor_payload(request, endpoint)
+        limit = self._limit(request)
+        if payload is None:
+            try:
+                location_ids = id_list(request.param("location_ids"))
+                item_ids = id_list(request.param("inventory_item_ids"))
+            except ValueError:
+                location_ids = item_ids = None
+            if location_ids is None and item_ids is None:
+                raise ParamError(json_response(
+                    400, {"errors": {"base": ["location_ids or inventory_item_ids must be given"]}}))
+            updated_min = self._bound(request, "updated_at_min")
+            filters = [location_ids, item_ids, None if updated_min is None else inclusive_bounds(updated_min, None, False)[0]]
+        else:
+            filters = payload["filters"]
+        location_ids, item_ids, updated_min = filters
+        store, moment = self.store, self.clock.epoch_seconds()
+        inventory, catalogue = store.inventory, store.catalogue
+        sku, location = np.divmod(np.arange(catalogue.size * 2), 2)
+        keep = catalogue.product_created[catalogue.product[sku]] <= moment
+        if location_ids is not None:
+            keep &= np.isin(inventory.location_id[location], location_ids)
+        if item_ids is not None:
+            keep &= np.isin(store.ids.inventory_item[sku], item_ids)
+        if updated_min is not None:
+            keep &= inventory.updated_at[sku, location] >= updated_min
+        pairs = np.flatnonzero(keep)
+        listing = Listing.sorted_by(pairs, store.ids.inventory_item[sku[pairs]], inventory.location_id[location[pairs]])
+        start, end, link = self._paged(request, version, endpoint, listing, limit, payload, filters)
+        shown = listing.rows[start:end]
+        return self._body("inventory_levels", render_inventory_levels(store, sku[shown], location[shown]), request, link)

@@ -1,0 +1,146 @@
+"""WooCommerce REST v3 orders for one site: auth, parameters, page-numbered pages, headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import math
+from datetime import timezone
+from typing import Callable
+
+import orjson
+
+from .clock import SandboxClock
+from .listing import OrderFilter, OrderIndex
+from .params import ParamError, id_list, inclusive_bounds, instant, integer
+from .protocol import JSON_TYPE, Request, Response, json_response, url_with_query
+from .state import WOO_STATUSES
+from .store import StoreData
+from .woocommerce_render import render_orders
+
+UNAUTHORIZED = {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources.",
+                "data": {"status": 401}}
+ORDERBY = {"date": "created_at", "id": "id", "include": "include", "title": "created_at", "slug": "created_at"}
+# Statuses WordPress accepts but no generated order has.
+OTHER_STATUSES = ("trash", "auto-draft", "checkout-draft")
+MAX_PER_PAGE = 100
+AUTH_PARAMS = ("consumer_key", "consumer_secret")
+BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+FAULT_BODIES = {
+    429: {"code": "too_many_requests", "message": "Too many requests. Please try again later.", "data": {"status": 429}},
+    500: {"code": "internal_server_error", "message": "<p>There has been a critical error on this website.</p>",
+          "data": {"status": 500}},
+    503: {"code": "service_unavailable", "message": "Briefly unavailable for scheduled maintenance. Check back in a minute.",
+          "data": {"status": 503}},
+}
+
+
+def invalid_param(name: str, message: str) -> ParamError:
+    return ParamError(json_response(400, {
+        "code": "rest_invalid_param", "message": f"Invalid parameter(s): {name}",
+        "data": {"status": 400, "params": {name: message}}}))
+
+
+class WooCommerceApi:
+    def __init__(self, store: StoreData, index: OrderIndex, clock: SandboxClock, consumer_key: str,
+                 consumer_secret: str, base_url: Callable[[], str]) -> None:
+        self.store = store
+        self.index = index
+        self.clock = clock
+        self._key = consumer_key
+        self._secret = consumer_secret
+        self._base_url = base_url
+
+    def _authorized(self, request: Request) -> bool:
+        header = request.headers.get("Authorization") or ""
+        if header.startswith("Basic "):
+            try:
+                key, _, secret = base64.b64decode(header[6:], validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+        else:
+            key, secret = request.param("consumer_key") or "", request.param("consumer_secret") or ""
+        return hmac.compare_digest(key, self._key) and hmac.compare_digest(secret, self._secret)
+
+    def serve(self, request: Request, resource: str) -> Response:
+        if resource != "orders" or request.method != "GET":
+            return json_response(404, {"code": "rest_no_route",
+                                       "message": "No route was found matching the URL and request method.",
+                                       "data": {"status": 404}})
+        if not self._authorized(request):
+            return json_response(401, UNAUTHORIZED)
+        try:
+            return self._orders(request)
+        except ParamError as error:
+            return error.response
+
+    def fault_response(self, kind: str, retry_after: float) -> Response:
+        if kind == "502":
+            return Response(502, BAD_GATEWAY_HTML, [("Content-Type", "text/html")])
+        status = int(kind) if kind in ("429", "503") else 500
+        headers = [("Retry-After", str(float(retry_after)))] if status == 429 else []
+        return json_response(status, FAULT_BODIES[status], headers)
+
+    def _bound(self, request: Request, name: str) -> float | None:
+        gmt = (request.param("dates_are_gmt") or "").lower() in ("1", "true")
+        try:
+            return instant(request, name, timezone.utc if gmt else self.store.zone.zone)
+        except ValueError:
+            raise invalid_param(name, "Invalid date.") from None
+
+    def _order_filter(self, request: Request) -> OrderFilter:
+        statuses = [part.strip() for part in (request.param("status") or "any").split(",") if part.strip()]
+        for position, status in enumerate(statuses):
+            if status not in ("any", *WOO_STATUSES, *OTHER_STATUSES):
+                allowed = ", ".join(("any", *WOO_STATUSES, *OTHER_STATUSES))
+                raise invalid_param("status", f"status[{position}] is not one of {allowed}.")
+        orderby = request.param("orderby") or "date"
+        if orderby not in ORDERBY:
+            raise invalid_param("orderby", "orderby is not one of date, id, include, title, and slug.")
+        order = request.param("order") or "desc"
+        if order not in ("asc", "desc"):
+            raise invalid_param("order", "order is not one of asc and desc.")
+        try:
+            include = id_list(request.param("include"))
+        except ValueError:
+            raise invalid_param("include", "include[0] is not of type integer.") from None
+        sort = ORDERBY[orderby]
+        if sort == "include" and include is None:
+            sort = "id"  # WordPress orders by an empty include list as by id
+        return OrderFilter(
+            statuses=None if "any" in statuses else tuple(WOO_STATUSES.index(s) for s in statuses if s in WOO_STATUSES),
+            updated=inclusive_bounds(self._bound(request, "modified_after"), self._bound(request, "modified_before"), True),
+            created=inclusive_bounds(self._bound(request, "after"), self._bound(request, "before"), True),
+            include=tuple(include) if include is not None else None,
+            sort=sort, descending=order == "desc")
+
+    def _orders(self, request: Request) -> Response:
+        per_page = integer(request, "per_page", 10, 1, MAX_PER_PAGE)
+        if per_page is None:
+            raise invalid_param("per_page", f"per_page must be between 1 (inclusive) and {MAX_PER_PAGE} (inclusive)")
+        page = integer(request, "page", 1, 1, None)
+        if page is None:
+            raise invalid_param("page", "page must be greater than or equal to 1 (inclusive)")
+        listing = self.index.listing(self._order_filter(request), self.clock.epoch_seconds())
+        total = len(listing)
+        pages = math.ceil(total / per_page)
+        start = min((page - 1) * per_page, total)
+        end = min(start + per_page, total)
+        orders = render_orders(self.store, listing.rows[start:end], listing.versions[start:end])
+        headers = [("Content-Type", JSON_TYPE), ("X-WP-Total", str(total)), ("X-WP-TotalPages", str(pages))]
+        links = self._links(request, page, pages)
+        if links:
+            headers.append(("Link", links))
+        return Response(200, orjson.dumps(orders), headers)
+
+    def _links(self, request: Request, page: int, pages: int) -> str:
+        """WordPress keeps the request's parameters and swaps `page` (credentials left out)."""
+        base = f"{self._base_url()}/woocommerce/{self.store.name}/wp-json/wc/v3/orders"
+        kept = [(name, value) for name, value in request.query if name not in ("page", *AUTH_PARAMS)]
+        links = []
+        if page > 1 and pages > 0:  # past the end, "prev" points at the last page, as WordPress does
+            links.append(f'<{url_with_query(base, kept + [("page", str(min(page - 1, pages)))])}>; rel="prev"')
+        if page < pages:
+            links.append(f'<{url_with_query(base, kept + [("page", str(page + 1))])}>; rel="next"')
+        return ", ".join(links)

@@ -1,0 +1,124 @@
+"""Which marketplaces to read, from sources.yaml, and their credentials.
+
+```yaml
+sources:
+  - name: shop-us                 # the `source` column everywhere in the warehouse
+    kind: shopify                 # shopify | woocommerce
+    base_url: https://shop-us.myshopify.com
+    api_version: "2025-07"        # shopify only
+    catalog: true                 # this shop's catalogue is the product master (default: first shopify)
+    rate_limit: {bucket: 40, leak_per_second: 2}   # shopify only; Plus shops have more
+    credentials:
+      access_token: {env: SHOPIFY_SHOP_US_TOKEN}   # or {block: shop-us-token}: a Prefect Secret block
+  - name: woo-eu
+    kind: woocommerce
+    base_url: https://shop.example.eu
+    credentials:
+      consumer_key: {env: WOO_EU_KEY}
+      consumer_secret: {env: WOO_EU_SECRET}
+```
+
+Secrets are looked up when a connector is built, never stored in the config object.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KINDS = {"shopify": ("access_token",), "woocommerce": ("consumer_key", "consumer_secret")}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    kind: str
+    base_url: str
+    credentials: dict[str, dict[str, str]]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def secret(self, key: str) -> str:
+        return resolve_secret(self.name, key, self.credentials.get(key))
+
+
+def parse_sources(data: Any, origin: str = "sources") -> list[SourceConfig]:
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+        raise ConfigError(f"{origin}: expected a mapping with a `sources:` list")
+    sources, seen = [], set()
+    for position, entry in enumerate(data["sources"], start=1):
+        where = f"{origin}, source #{position}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        name, kind, base_url = entry.get("name"), entry.get("kind"), entry.get("base_url")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ConfigError(f"{where}: `name` must be lower-case letters, digits, - or _ (got {name!r})")
+        if name in seen:
+            raise ConfigError(f"{where}: the name {name!r} is used twice")
+        if kind not in KINDS:
+            raise ConfigError(f"{where} ({name}): `kind` must be one of {sorted(KINDS)} (got {kind!r})")
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where} ({name}): `base_url` must be an http(s) URL")
+        credentials = entry.get("credentials") or {}
+        for key in KINDS[kind]:
+            ref = credentials.get(key)
+            if not (isinstance(ref, dict) and len(ref) == 1 and set(ref) <= {"env", "block"}):
+                raise ConfigError(
+                    f"{where} ({name}): credentials.{key} must be {{env: VARIABLE}} or {{block: NAME}}"
+                )
+        options = {k: v for k, v in entry.items() if k not in {"name", "kind", "base_url", "credentials"}}
+        sources.append(SourceConfig(name, kind, base_url.rstrip("/"), credentials, options))
+        seen.add(name)
+    return sources
+
+
+def load_sources(path: Path, names: list[str] | None = None) -> list[SourceConfig]:
+    if not path.exists():
+        raise ConfigError(
+            f"No sources file at {path}. Create it (see connectors/sources.py for the format) or "
+            "set SHOPOPS_SOURCES_FILE; `shopops demo` writes one for the sandbox."
+        )
+    sources = parse_sources(yaml.safe_load(path.read_text()), origin=str(path))
+    if names:
+        unknown = sorted(set(names) - {s.name for s in sources})
+        if unknown:
+            raise ConfigError(f"{path}: no source named {', '.join(unknown)} (have: {', '.join(s.name for s in sources)})")
+        sources = [s for s in sources if s.name in names]
+    return sources
+
+
+def catalog_source(sources: list[SourceConfig]) -> str | None:
+    """The shop whose catalogue is the product master: the one marked `catalog: true`, else the first Shopify shop."""
+    marked = [s.name for s in sources if s.options.get("catalog")]
+    if marked:
+        return marked[0]
+    shopify = [s.name for s in sources if s.kind == "shopify"]
+    return shopify[0] if shopify else None
+
+
+def resolve_secret(source: str, key: str, ref: dict[str, str] | None) -> str:
+    if not ref:
+        raise ConfigError(f"{source}: no credentials.{key} configured")
+    if "env" in ref:
+        value = os.environ.get(ref["env"])
+        if not value:
+            raise ConfigError(f"{source}: credentials.{key} reads environment variable {ref['env']}, which is not set")
+        return value
+    from prefect.blocks.system import Secret
+
+    try:
+        value = Secret.load(ref["block"]).get()
+    except ValueError as exc:
+        raise ConfigError(f"{source}: credentials.{key} reads Prefect Secret block {ref['block']!r}: {exc}") from None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{source}: Prefect Secret block {ref['block']!r} is empty or not a string")
+    return value

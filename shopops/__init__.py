@@ -1,0 +1,1 @@
+"""shopops: the operations pipeline of a multi-marketplace retailer."""

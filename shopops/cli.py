@@ -1,0 +1,129 @@
+"""The `shopops` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="shopops", description="Operations pipeline of a multi-marketplace retailer.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="Start the sandbox marketplaces and ingest the last 90 days into the warehouse.")
+    demo.add_argument("--days", type=int, default=90, help="history to generate and ingest (default 90)")
+
+    sandbox = commands.add_parser("sandbox", help="Serve the sandbox marketplaces on loopback until interrupted.")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--seed", type=int, default=7)
+    sandbox.add_argument("--days", type=int, default=90)
+    sandbox.add_argument("--orders", type=int, help="scale to about this many orders (benchmark mode, no rate limit)")
+    sandbox.add_argument("--write-sources", type=Path, metavar="FILE",
+                         help="write a sources.yaml pointing at this sandbox (credentials as env variables)")
+
+    db = commands.add_parser("db", help="Warehouse schema.")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="Create or migrate the warehouse to the current schema.")
+    db_commands.add_parser("current", help="Show the warehouse's schema revision.")
+
+    ingest = commands.add_parser("ingest", help="Run the ingest-orders flow once, here.")
+    ingest.add_argument("--source", action="append", dest="sources", help="a source name (repeatable); default all")
+    ingest.add_argument("--start", type=_utc_time, help="window start, ISO 8601 (UTC if no offset)")
+    ingest.add_argument("--end", type=_utc_time, help="window end, ISO 8601 (UTC if no offset)")
+
+    products = commands.add_parser("products", help="Product catalogue.")
+    product_commands = products.add_subparsers(dest="products_command", required=True)
+    supply = product_commands.add_parser("import-supply", help="Load pack sizes, MOQs, lead times and suppliers from a CSV.")
+    supply.add_argument("file", type=Path)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from shopops.logs import install_redaction
+
+    install_redaction()
+    if args.command == "demo":
+        from shopops.demo import run_demo
+
+        return run_demo(days=args.days)
+    if args.command == "sandbox":
+        return _serve_sandbox(args)
+    if args.command == "db":
+        return _db(args)
+    if args.command == "ingest":
+        from flows.ingest import ingest_orders
+
+        summary = ingest_orders(sources=args.sources, start=args.start, end=args.end)
+        _print_table(summary, ["source", "status", "fetched", "inserted", "updated", "unchanged", "duplicates", "quarantined"])
+        return 0
+    if args.command == "products":
+        return _import_supply(args.file)
+    return 2
+
+
+def _db(args) -> int:
+    from shopops.settings import get_settings
+    from warehouse.engine import get_engine
+    from warehouse.migrate import current_revision, head_revision, upgrade
+
+    url = get_settings().resolved_warehouse_url()
+    where = get_engine(url).url.render_as_string(hide_password=True)
+    if args.db_command == "upgrade":
+        revision = upgrade(url)
+        print(f"warehouse {where} is at revision {revision} (head {head_revision()})")
+    else:
+        print(f"warehouse {where}: revision {current_revision(get_engine(url))} (head {head_revision()})")
+    return 0
+
+
+def _import_supply(path: Path) -> int:
+    from tasks.supply import import_supply
+    from warehouse.engine import get_engine
+    from warehouse.migrate import check_schema
+
+    engine = get_engine()
+    check_schema(engine)
+    result = import_supply(engine, path)
+    print(f"{result.loaded} SKUs updated from {path}")
+    for problem in result.problems:
+        print(f"  skipped {problem}")
+    return 1 if result.problems else 0
+
+
+def _serve_sandbox(args) -> int:
+    import yaml
+
+    from connectors.sandbox import Sandbox, SandboxConfig
+
+    config = SandboxConfig.bench(args.orders) if args.orders else SandboxConfig.demo()
+    config.seed, config.days = args.seed, args.days
+    with Sandbox(config, port=args.port) as sandbox:
+        if args.write_sources:
+            args.write_sources.write_text(yaml.safe_dump({"sources": sandbox.sources()}, sort_keys=False))
+            print(f"sources file: {args.write_sources}")
+        print(f"sandbox serving on {sandbox.url} (Ctrl-C to stop); credentials:")
+        for name, value in sandbox.credentials().items():
+            print(f"  export {name}={value}")
+        try:
+            sandbox.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _utc_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _print_table(rows: list[dict], columns: list[str]) -> None:
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) if rows else len(c) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

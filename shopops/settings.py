@@ -1,0 +1,136 @@
+"""Every tunable number of the product, in one place.
+
+Each field is read from the environment as ``SHOPOPS_<NAME>`` (e.g. ``SHOPOPS_LOOKBACK_MINUTES``).
+The defaults are the handbook's numbers; docs/settings.md explains each one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPOPS_", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path(".shopops"),
+        description="Folder for the SQLite warehouse, Data Docs and sandbox config.",
+    )
+    warehouse_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the warehouse; default sqlite:///<data_dir>/warehouse.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    sources_file: Path | None = Field(
+        default=None,
+        description="YAML file listing the marketplace sources; default <data_dir>/sources.yaml.",
+    )
+
+    # --- incremental extraction -------------------------------------------------------
+    lookback_minutes: int = Field(
+        default=120,
+        ge=0,
+        description="Each incremental run starts this far before the committed cursor, to catch "
+        "records the source made visible late.",
+    )
+    initial_history_days: int = Field(
+        default=90, ge=1, description="Window of the first run of a source that has no cursor yet."
+    )
+    slice_hours: int = Field(
+        default=24,
+        ge=1,
+        description="A window is fetched in slices of this length; the cursor advances at the "
+        "end of each committed slice, so a crash refetches at most one slice.",
+    )
+    chunk_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Orders per load transaction; memory follows this, not the window.",
+    )
+
+    # --- HTTP -------------------------------------------------------------------------
+    http_connect_timeout: float = Field(default=5.0, gt=0)
+    http_read_timeout: float = Field(default=60.0, gt=0)
+    http_max_attempts: int = Field(default=8, ge=1, description="Tries per request, first one included.")
+    http_backoff_base: float = Field(default=0.5, ge=0, description="Seconds; doubles per retry, with jitter.")
+    http_backoff_max: float = Field(default=60.0, ge=0)
+    http_rate_limit_max_wait: float = Field(
+        default=900.0,
+        ge=0,
+        description="Seconds one request may spend waiting out 429s before the source is "
+        "reported as failing (a storm can last minutes; it is not counted in attempts).",
+    )
+
+    # --- validation and quarantine ----------------------------------------------------
+    quarantine_max_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A chunk whose rejected share is above this fails the run ...",
+    )
+    quarantine_min_failures: int = Field(
+        default=10,
+        ge=1,
+        description="... provided at least this many records were rejected (small batches "
+        "are not failed on a single bad order).",
+    )
+    data_docs_dir: Path | None = Field(
+        default=None, description="Great Expectations project and Data Docs; default <data_dir>/gx."
+    )
+    data_docs_keep_runs: int = Field(
+        default=50, ge=1, description="Validation results kept per table in Data Docs."
+    )
+
+    # --- risk screening (SPEC §3); amounts are in the order's currency --------------
+    risk_history_multiple: float = Field(
+        default=3.0, gt=0, description="Order total above this multiple of the customer's average."
+    )
+    risk_history_min_orders: int = Field(
+        default=2, ge=1, description="Prior orders needed before the history rule applies."
+    )
+    risk_new_customer_amount: float = Field(
+        default=500.0, ge=0, description="A first order at or above this amount is flagged."
+    )
+    risk_fragile_categories: list[str] = Field(
+        default=["Glassware"],
+        description="Product categories that need special handling.",
+    )
+    risk_known_payment_methods: list[str] = Field(
+        default=[
+            "shopify_payments", "paypal", "stripe", "credit_card", "bacs", "manual",
+            "gift_card", "apple_pay", "google_pay", "klarna", "shop_pay",
+        ],
+        description="Payment methods that are not flagged; cash on delivery is always flagged.",
+    )
+
+    # --- personal data ----------------------------------------------------------------
+    customer_key_secret: SecretStr = Field(
+        default=SecretStr("shopops-development-key"),
+        description="HMAC key of the hashed customer key analytics see. Set it in production.",
+    )
+
+    def resolved_warehouse_url(self) -> str:
+        if self.warehouse_url:
+            return self.warehouse_url
+        return f"sqlite:///{(self.data_dir / 'warehouse.db').resolve()}"
+
+    def resolved_sources_file(self) -> Path:
+        return self.sources_file or self.data_dir / "sources.yaml"
+
+    def resolved_data_docs_dir(self) -> Path:
+        return self.data_docs_dir or self.data_dir / "gx"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """For tests and the CLI, after changing SHOPOPS_* variables."""
+    get_settings.cache_clear()

@@ -1,0 +1,252 @@
+"""Orders from one source into the warehouse: window → slices → pages → chunks → commits.
+
+The window is half-open `[start, end)` and cut into slices. Pages are fetched on a background
+thread while the previous chunk is being validated and loaded. A chunk is committed in one
+transaction; the cursor moves to a slice's end in the transaction that commits that slice's
+last record, so a crash loses nothing and the re-run resumes from the committed cursor.
+Memory follows the chunk size, not the window.
+"""
+
+from __future__ import annotations
+
+import queue
+from contextlib import contextmanager
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import Engine, select
+
+from connectors.base import OrderConnector, utc
+from shopops.logs import get_logger
+from shopops.settings import Settings
+from tasks.clean import RiskRules
+from tasks.load import STREAM, Catalogue, Counts, QuarantineLimitExceeded, check_quarantine_limit, commit, prepare, quarantine_only
+from tasks.normalize import NORMALIZERS
+from tasks.validate import ContractValidator, RunResults, publish_data_docs
+from warehouse import state
+from warehouse.engine import write_transaction
+from warehouse.models import Product
+
+
+@dataclass
+class SourceReport:
+    source: str
+    kind: str
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    counts: Counts = field(default_factory=Counts)
+    chunks: int = 0
+    cursor: datetime | None = None
+    status: str = "running"
+    error: str | None = None
+    seconds: float = 0.0
+    data_docs: str | None = None
+    http: dict = field(default_factory=dict)
+    stage_seconds: dict = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+
+STAGES = ("waiting for pages", "normalize", "validate", "load")
+
+
+def plan_window(engine: Engine, source: str, start: datetime | None, end: datetime | None,
+                settings: Settings, now: datetime) -> tuple[datetime, datetime]:
+    """Explicit bounds win (backfills); otherwise from the committed cursor minus the lookback,
+    or the initial history for a source never loaded before, up to now."""
+    end = utc(end) if end else now
+    if start is not None:
+        return utc(start), end
+    with engine.connect() as conn:
+        cursor = state.read_cursor(conn, source, STREAM)
+    if cursor is None:
+        return end - timedelta(days=settings.initial_history_days), end
+    return min(cursor - timedelta(minutes=settings.lookback_minutes), end), end
+
+
+def slices(start: datetime, end: datetime, hours: int) -> list[tuple[datetime, datetime]]:
+    step, out, low = timedelta(hours=hours), [], start
+    while low < end:
+        out.append((low, min(low + step, end)))
+        low += step
+    return out
+
+
+def read_catalogue(engine: Engine, fragile_categories: Iterable[str]) -> Catalogue:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Product.sku, Product.category)).all()
+    fragile = set(fragile_categories)
+    return Catalogue(frozenset(sku for sku, _ in rows), frozenset(sku for sku, category in rows if category in fragile))
+
+
+def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str, start: datetime, end: datetime,
+                       settings: Settings, validator: ContractValidator, now: datetime,
+                       on_progress: Callable[[float], None] | None = None) -> SourceReport:
+    """Load `[start, end)` of one source. Raises after recording the failure in `load_audit`."""
+    log = get_logger("shopops.ingest")
+    report = SourceReport(connector.name, connector.kind, start, end)
+    began = time.monotonic()
+    with write_transaction(engine) as conn:
+        state.start_audit(conn, run_id, connector.name, STREAM, start, end, datetime.now(timezone.utc))
+    catalogue = read_catalogue(engine, settings.risk_fragile_categories)
+    if not catalogue.skus:
+        log.warning("%s: the product catalogue is empty, so every order line will be quarantined as an unknown SKU; "
+                    "load products first (ingest a Shopify shop, or `shopops products import-supply`)", connector.name)
+    normalize = NORMALIZERS[connector.kind]
+    secret = settings.customer_key_secret.get_secret_value().encode()
+    rules = RiskRules.from_settings(settings)
+    results = RunResults()
+    parts = slices(start, end, settings.slice_hours)
+    log.info("%s: orders updated %s → %s in %d slice(s) of %dh", connector.name,
+             start.isoformat(), end.isoformat(), len(parts), settings.slice_hours)
+
+    def load(records: list[dict], cursor: datetime | None) -> None:
+        fetched_at = datetime.now(timezone.utc)
+        if records:
+            with timed("normalize"):
+                normalized = normalize(records, connector.name, secret)
+            with timed("validate"):
+                prepared = prepare(normalized, catalogue, validator, now)
+            try:
+                check_quarantine_limit(connector.name, prepared, settings.quarantine_max_share,
+                                       settings.quarantine_min_failures)
+            except QuarantineLimitExceeded:
+                with write_transaction(engine) as conn:
+                    quarantine_only(conn, prepared, run_id, fetched_at)
+                raise
+            with timed("load"), write_transaction(engine) as conn:
+                counts = commit(conn, prepared, run_id=run_id, fetched_at=fetched_at, rules=rules,
+                                catalogue=catalogue, cursor=cursor)
+            for table, result in prepared.results.merged.items():
+                results.add(table, result)
+            report.counts += counts
+            report.chunks += 1
+            log.info("%s: chunk %d — %d fetched: %d inserted, %d updated, %d unchanged, %d duplicates, "
+                     "%d quarantined%s", connector.name, report.chunks, counts.fetched, counts.inserted,
+                     counts.updated, counts.unchanged, counts.duplicates, counts.quarantined,
+                     f"; cursor {cursor.isoformat()}" if cursor else "")
+        elif cursor is not None:
+            with write_transaction(engine) as conn:
+                state.advance_cursor(conn, connector.name, STREAM, cursor, run_id, fetched_at)
+        if cursor is not None:
+            report.cursor = cursor
+            if on_progress:
+                on_progress((cursor - start) / (end - start) if end > start else 1.0)
+
+    @contextmanager
+    def timed(stage: str):
+        began_stage = time.perf_counter()
+        try:
+            yield
+        finally:
+            report.stage_seconds[stage] += time.perf_counter() - began_stage
+
+    try:
+        _chunked(_pages_with_slice_ends(connector, parts), settings.chunk_size, load, timed)
+        report.status = "succeeded"
+    except Exception as exc:
+        report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        report.seconds = time.monotonic() - began
+        report.http = _http_stats(connector)
+        with write_transaction(engine) as conn:
+            state.finish_audit(conn, run_id, connector.name, STREAM, report.status,
+                               datetime.now(timezone.utc), report.error)
+        if results.merged:
+            docs = publish_data_docs(settings.resolved_data_docs_dir(), run_id, connector.name, results,
+                                     settings.data_docs_keep_runs)
+            report.data_docs = str(docs) if docs else None
+    return report
+
+
+def _pages_with_slice_ends(connector: OrderConnector, parts) -> Iterator[tuple[list[dict] | None, datetime | None]]:
+    """(page, None) for each page, then (None, slice_end) once a slice has been read whole."""
+    for low, high in parts:
+        for page in connector.order_pages(low, high):
+            yield page, None
+        yield None, high
+
+
+_END = object()
+
+
+def _chunked(items: Iterable, chunk_size: int, load: Callable[[list[dict], datetime | None], None], timed) -> None:
+    """Group pages into chunks of `chunk_size` records; a slice's end travels with the chunk that
+    holds its last record, or is committed alone when that record was committed already."""
+    buffer: list[dict] = []
+    ends: list[tuple[int, datetime]] = []  # (buffer position where a slice ended, slice end)
+
+    def flush(size: int) -> None:
+        nonlocal ends
+        chunk = buffer[:size]
+        del buffer[:size]
+        done = [end for position, end in ends if position <= size]
+        ends = [(position - size, end) for position, end in ends if position > size]
+        if chunk or done:
+            load(chunk, max(done) if done else None)
+
+    pages = prefetch(items)
+    while True:
+        with timed("waiting for pages"):
+            item = next(pages, _END)
+        if item is _END:
+            break
+        page, slice_end = item
+        if slice_end is not None and not buffer:
+            load([], slice_end)  # everything before it is committed: move the cursor now
+        elif slice_end is not None:
+            ends.append((len(buffer), slice_end))
+        else:
+            buffer.extend(page)
+        while len(buffer) >= chunk_size:
+            flush(chunk_size)
+    flush(len(buffer))
+
+
+def prefetch(items: Iterable, depth: int = 4) -> Iterator:
+    """Iterate `items` on a background thread, `depth` ahead, so fetching overlaps processing."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(entry, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put((done, exc))
+
+    worker = threading.Thread(target=produce, name="shopops-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
+def _http_stats(connector) -> dict:
+    stats = getattr(getattr(connector, "http", None), "stats", None)
+    if stats is None:
+        return {}
+    return {"requests": stats.requests, "retries": stats.retries, "rate_limited": stats.rate_limited,
+            "waited_seconds": round(stats.waited_seconds, 1), "bytes": stats.bytes}

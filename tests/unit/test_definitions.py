@@ -1,0 +1,38 @@
+"""Every deployment in prefect.yaml points at a flow that imports and whose parameter form builds."""
+
+import importlib.util
+from pathlib import Path
+
+import yaml
+from prefect import Flow
+from prefect.utilities.callables import parameter_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_entrypoint(entrypoint: str):
+    path, name = entrypoint.split(":")
+    spec = importlib.util.spec_from_file_location(f"_deployment_{Path(path).stem}", ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def test_every_deployment_loads_a_flow_with_a_described_parameter_form():
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    assert config["deployments"], "prefect.yaml has no deployments"
+    for deployment in config["deployments"]:
+        flow = load_entrypoint(deployment["entrypoint"])
+        assert isinstance(flow, Flow), deployment["name"]
+        schema = parameter_schema(flow.fn).model_dump_for_openapi()
+        for name, prop in schema["properties"].items():
+            assert prop.get("description"), f"{deployment['name']}: parameter {name} has no description for the UI form"
+        unknown = set(deployment.get("parameters") or {}) - set(schema["properties"])
+        assert not unknown, f"{deployment['name']}: parameters {unknown} are not parameters of the flow"
+
+
+def test_ingest_parameters_are_typed_for_the_form():
+    flow = load_entrypoint("flows/ingest.py:ingest_orders")
+    properties = parameter_schema(flow.fn).model_dump_for_openapi()["properties"]
+    assert set(properties) == {"sources", "start", "end"}
+    assert any(option.get("format") == "date-time" for option in properties["start"]["anyOf"])

@@ -1,0 +1,73 @@
+"""The warehouse on SQLite and PostgreSQL: migrations match the models; bulk writes are exact."""
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
+
+from warehouse.engine import write_transaction
+from warehouse.io import insert_frame, upsert_frame
+from warehouse.migrate import SchemaNotCurrent, check_schema
+from warehouse.models import Base, Order, Product
+
+
+def test_migrations_build_exactly_the_models(engine):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+    check_schema(engine)  # at head: no error
+
+
+def test_an_unmigrated_warehouse_is_refused_with_the_fix(tmp_path):
+    from warehouse.engine import get_engine
+
+    with pytest.raises(SchemaNotCurrent, match="Run `shopops db upgrade`"):
+        check_schema(get_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+
+
+def order_row(external_id: str, total: str, created: str) -> dict:
+    money = Decimal(total)
+    return {
+        "source": "s", "external_id": external_id, "order_number": "#1", "status": "paid", "source_status": "paid",
+        "currency": "USD", "created_at": pd.Timestamp(created), "updated_at": pd.Timestamp(created),
+        "processed_at": pd.NaT, "cancelled_at": pd.NaT, "closed_at": pd.NaT,
+        "subtotal": money, "discount_total": Decimal("0"), "shipping_total": Decimal("0"), "tax_total": Decimal("0"),
+        "total": money, "refunded_total": Decimal("0"), "customer_key": None, "payment_method": None,
+        "billing_country": None, "shipping_country": None, "discount_codes": None, "line_count": 1, "item_count": 1,
+        "risk_level": "none", "risk_reasons": None, "is_deleted": False, "run_id": "r", "loaded_at": pd.Timestamp(created),
+    }
+
+
+def test_bulk_insert_keeps_money_exact_and_times_in_utc(engine):
+    frame = pd.DataFrame([
+        order_row("1", "0.10", "2026-11-01T05:30:00Z"),
+        order_row("2", "123456789.1234", "2026-03-08T07:00:00.123456Z"),
+        order_row("3", "0.3", "2026-01-01T00:00:00+02:00"),
+    ])
+    with write_transaction(engine) as conn:
+        insert_frame(conn, "orders", frame, list(frame.columns))
+    with engine.connect() as conn:
+        rows = {r.external_id: r for r in conn.execute(select(Order.external_id, Order.total, Order.created_at))}
+    assert rows["1"].total == Decimal("0.10") and rows["2"].total == Decimal("123456789.1234")
+    assert sum(r.total for r in rows.values()) == Decimal("123456789.5234")  # 0.10 + 123456789.1234 + 0.3, exact
+    assert rows["1"].created_at == datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc)
+    assert rows["2"].created_at == datetime(2026, 3, 8, 7, 0, 0, 123456, tzinfo=timezone.utc)
+    assert rows["3"].created_at == datetime(2025, 12, 31, 22, 0, tzinfo=timezone.utc)
+
+
+def test_upsert_updates_only_the_named_columns_and_defaults_fill_new_rows(engine):
+    now = pd.Timestamp("2026-11-22T00:00:00Z")
+    with write_transaction(engine) as conn:
+        upsert_frame(conn, "products", pd.DataFrame({"sku": ["A"], "title": ["Mug"], "pack_size": [6], "updated_at": [now]}),
+                     ["sku"], ["title", "updated_at"])
+        upsert_frame(conn, "products", pd.DataFrame({"sku": ["A", "B"], "title": ["Big mug", "Cup"], "updated_at": [now, now]}),
+                     ["sku"], ["title", "updated_at"])
+    with engine.connect() as conn:
+        rows = {r.sku: r for r in conn.execute(select(Product.sku, Product.title, Product.pack_size, Product.is_presale))}
+    assert (rows["A"].title, rows["A"].pack_size) == ("Big mug", 6)
+    assert (rows["B"].title, rows["B"].pack_size, rows["B"].is_presale) == ("Cup", 1, False)

@@ -1,0 +1,235 @@
+"""The warehouse schema. Alembic migrations in warehouse/migrations build exactly this.
+
+Conventions: money is `Money` (exact decimal), timestamps are `UtcDateTime`, every row that a run
+wrote carries that run's id. Analytics tables hold `customer_key` (an HMAC of the customer's
+e-mail); the e-mail and phone live only in `customers`, for the flows that must contact people.
+Each table's data contract (its Great Expectations suite) is in warehouse/expectations.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, MetaData, String, Text, UniqueConstraint, false
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from warehouse.types import Money, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RunId = String(64)
+SourceName = String(64)
+ExternalId = String(64)
+AutoId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+# The canonical order statuses every marketplace's own vocabulary is mapped to.
+CANONICAL_STATUSES = (
+    "pending", "on_hold", "paid", "fulfilled", "partially_refunded", "refunded",
+    "cancelled", "failed", "deleted",
+)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class RawOrder(Base):
+    """Every version of every order exactly as fetched, so any window can be re-processed."""
+
+    __tablename__ = "raw_orders"
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    external_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    updated_at = mapped_column(UtcDateTime, primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)  # the record's JSON
+    fetched_at = mapped_column(UtcDateTime, nullable=False)
+    run_id: Mapped[str] = mapped_column(RunId)
+
+
+class Order(Base):
+    """One row per order (latest version), in the canonical model of every marketplace."""
+
+    __tablename__ = "orders"
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    external_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24))  # one of CANONICAL_STATUSES
+    source_status: Mapped[str | None] = mapped_column(String(64))  # as the marketplace said it
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at = mapped_column(UtcDateTime, nullable=False)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+    processed_at = mapped_column(UtcDateTime)
+    cancelled_at = mapped_column(UtcDateTime)
+    closed_at = mapped_column(UtcDateTime)
+    subtotal = mapped_column(Money, nullable=False)
+    discount_total = mapped_column(Money, nullable=False)
+    shipping_total = mapped_column(Money, nullable=False)
+    tax_total = mapped_column(Money, nullable=False)
+    total = mapped_column(Money, nullable=False)
+    refunded_total = mapped_column(Money, nullable=False)
+    customer_key: Mapped[str | None] = mapped_column(String(64))
+    payment_method: Mapped[str | None] = mapped_column(String(64))
+    billing_country: Mapped[str | None] = mapped_column(String(2))
+    shipping_country: Mapped[str | None] = mapped_column(String(2))
+    discount_codes: Mapped[str | None] = mapped_column(Text)
+    line_count: Mapped[int] = mapped_column(Integer)
+    item_count: Mapped[int] = mapped_column(Integer)
+    risk_level: Mapped[str] = mapped_column(String(8))  # none | low | medium | high
+    risk_reasons: Mapped[str | None] = mapped_column(Text)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_id: Mapped[str] = mapped_column(RunId)
+    loaded_at = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (
+        Index(None, "created_at"),
+        Index(None, "customer_key"),
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    external_order_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    line_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price = mapped_column(Money, nullable=False)
+    discount = mapped_column(Money, nullable=False)
+    line_total = mapped_column(Money, nullable=False)  # quantity * unit_price - discount
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index(None, "sku"),)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    external_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    external_order_id: Mapped[str] = mapped_column(ExternalId)
+    created_at = mapped_column(UtcDateTime, nullable=False)
+    # WooCommerce's order listing gives no refund date: it is then the order's modification time.
+    created_at_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    amount = mapped_column(Money, nullable=False)  # positive
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(None, "source", "external_order_id"),
+        Index(None, "created_at"),
+    )
+
+
+class Customer(Base):
+    """Contact details, only for the flows that must reach people (surveys)."""
+
+    __tablename__ = "customers"
+    customer_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    accepts_marketing: Mapped[bool | None] = mapped_column(Boolean)
+    country: Mapped[str | None] = mapped_column(String(2))
+    first_order_at = mapped_column(UtcDateTime)
+    last_order_at = mapped_column(UtcDateTime)
+    first_source: Mapped[str] = mapped_column(SourceName)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(128))
+    vendor: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str | None] = mapped_column(String(16))
+    is_presale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    unit_cost = mapped_column(Money)
+    list_price = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    # Purchasing attributes come from the supplier catalogue (shopops products import-supply).
+    supplier: Mapped[str | None] = mapped_column(String(128))
+    pack_size: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    moq: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    lead_time_std_days: Mapped[float | None] = mapped_column(Float)
+    listed_at = mapped_column(UtcDateTime)
+    source: Mapped[str | None] = mapped_column(SourceName)
+    source_updated_at = mapped_column(UtcDateTime)
+    run_id: Mapped[str | None] = mapped_column(RunId)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class InventoryLevel(Base):
+    __tablename__ = "inventory_levels"
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    location_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    location_name: Mapped[str | None] = mapped_column(String(128))
+    available: Mapped[int] = mapped_column(Integer)
+    source_updated_at = mapped_column(UtcDateTime)
+    fetched_at = mapped_column(UtcDateTime, nullable=False)
+    run_id: Mapped[str] = mapped_column(RunId)
+
+    __table_args__ = (Index(None, "sku"),)
+
+
+class Quarantine(Base):
+    """Records that could not be loaded, with every reason; one row per distinct record.
+
+    Idempotent: meeting the same record again changes nothing (unless its reasons changed), so
+    `run_id` is the run that first quarantined it; per-run counts live in `load_audit`.
+    """
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(SourceName)
+    stream: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(ExternalId)
+    updated_at = mapped_column(UtcDateTime)
+    record_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the payload
+    payload: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[str] = mapped_column(Text)  # JSON list of sentences a person can act on
+    run_id: Mapped[str] = mapped_column(RunId)
+    quarantined_at = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("source", "stream", "record_hash"),
+        Index(None, "run_id"),
+    )
+
+
+class SyncState(Base):
+    """The committed cursor per source and stream: every record updated before it is loaded."""
+
+    __tablename__ = "sync_state"
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    stream: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor = mapped_column(UtcDateTime, nullable=False)
+    run_id: Mapped[str] = mapped_column(RunId)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class LoadAudit(Base):
+    """Per run, source and stream: fetched = inserted + updated + unchanged + duplicates + quarantined."""
+
+    __tablename__ = "load_audit"
+    run_id: Mapped[str] = mapped_column(RunId, primary_key=True)
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    stream: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window_start = mapped_column(UtcDateTime)
+    window_end = mapped_column(UtcDateTime)
+    started_at = mapped_column(UtcDateTime, nullable=False)
+    finished_at = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+TABLES = Base.metadata.tables
