@@ -160,7 +160,7 @@ class HttpClient:
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True) + list((params or {}).items())
         masked = [(k, "***" if k.lower() in SENSITIVE_PARAMS else v) for k, v in query]
-        text = "GET " + urlunsplit(parts._replace(query=urlencode(masked, safe=":,+ ")))
+        text = "GET " + urlunsplit(parts._replace(query=urlencode(masked, safe=":,+ *")))
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text

@@ -21,16 +21,18 @@ from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
 from tasks.catalog import CatalogReport, sync_shopify_catalog
 from tasks.ingest import SourceReport, ingest_orders_from, plan_window
+from tasks.load import QuarantineLimitExceeded
 from tasks.validate import ContractValidator
 from warehouse.engine import get_engine
-from warehouse.migrate import check_schema
+from warehouse.migrate import SchemaNotCurrent, check_schema
 
 
 def _not_worth_retrying(task, task_run, state) -> bool:
-    """Retry transient failures only: a wrong token or a broken config fails the same way again."""
+    """Retry transient failures only: a wrong token, a broken config or a batch the data contract
+    refused fail the same way again."""
     try:
         state.result()
-    except (AuthError, ConfigError):
+    except (AuthError, ConfigError, QuarantineLimitExceeded, SchemaNotCurrent):
         return False
     except Exception:
         return True

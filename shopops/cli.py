@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call otherwise
     from shopops.logs import install_redaction
 
     install_redaction()
@@ -93,21 +94,28 @@ def _import_supply(path: Path) -> int:
 
 
 def _serve_sandbox(args) -> int:
+    import time
+    from dataclasses import replace
+
     import yaml
 
-    from connectors.sandbox import Sandbox, SandboxConfig
+    from connectors.sandbox import Sandbox, SandboxConfig, serve_forever
 
-    config = SandboxConfig.bench(args.orders) if args.orders else SandboxConfig.demo()
-    config.seed, config.days = args.seed, args.days
+    if args.orders:  # benchmark scale: the days and rates are derived from the order count
+        config = replace(SandboxConfig.bench(args.orders), seed=args.seed)
+    else:
+        config = replace(SandboxConfig.demo(), seed=args.seed, days=args.days)
+    if not args.write_sources:
+        serve_forever(config, port=args.port)
+        return 0
     with Sandbox(config, port=args.port) as sandbox:
-        if args.write_sources:
-            args.write_sources.write_text(yaml.safe_dump({"sources": sandbox.sources()}, sort_keys=False))
-            print(f"sources file: {args.write_sources}")
-        print(f"sandbox serving on {sandbox.url} (Ctrl-C to stop); credentials:")
+        args.write_sources.write_text(yaml.safe_dump({"sources": sandbox.sources()}, sort_keys=False))
+        print(f"sandbox serving on {sandbox.url}; sources file {args.write_sources}; credentials:", flush=True)
         for name, value in sandbox.credentials().items():
-            print(f"  export {name}={value}")
+            print(f"  export {name}={value}", flush=True)
         try:
-            sandbox.wait()
+            while True:
+                time.sleep(3600)
         except KeyboardInterrupt:
             pass
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -23,9 +24,10 @@ def run_demo(days: int = 90) -> int:
     settings = get_settings()
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = SandboxConfig.demo()
-    config.days = days
-    print(f"Starting the sandbox marketplaces ({', '.join(s.name for s in config.stores)}) with {days} days of orders…")
+    config = replace(SandboxConfig.demo(), days=days)
+    print(f"Starting the sandbox marketplaces ({', '.join(s.name for s in config.stores)}) with {days} days of orders. "
+          "The Shopify shops enforce Shopify's real limit of 2 calls a second, and the connectors pace "
+          "themselves under it, so this takes a minute or two.")
     with Sandbox(config) as sandbox:
         sources_file = data_dir / "sandbox-sources.yaml"
         sources = sandbox.sources()

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from connectors.shopify import ShopifyConnector
 from shopops.logs import get_logger
@@ -27,6 +27,7 @@ from tasks.validate import ContractValidator
 from warehouse import state
 from warehouse.engine import write_transaction
 from warehouse.io import create_temp_table, insert_frame, read_frame, upsert_frame
+from warehouse.models import Product
 from warehouse.types import UtcDateTime
 
 CATALOGUE_COLUMNS = ["title", "category", "vendor", "status", "is_presale", "unit_cost", "list_price",
@@ -91,8 +92,8 @@ def _write_products(conn, source, variants, reasons, products, is_master, curren
     rows = variants[~bad] if len(variants) else variants
     if rows.empty:
         return counts
-    existing = read_frame(conn, text(f"SELECT sku, source, {', '.join(CATALOGUE_COLUMNS)} FROM products")
-                          .columns(listed_at=UtcDateTime, source_updated_at=UtcDateTime))
+    # Typed through the model, so money comes back as Decimal on SQLite too.
+    existing = read_frame(conn, select(Product.sku, Product.source, *(getattr(Product, c) for c in CATALOGUE_COLUMNS)))
     merged = rows.merge(existing, on="sku", how="left", suffixes=("", "_old"), indicator=True)
     is_new = (merged["_merge"] == "left_only").to_numpy()
     ours = is_master | (merged["source"] == source).to_numpy()

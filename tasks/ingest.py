@@ -155,9 +155,13 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
             state.finish_audit(conn, run_id, connector.name, STREAM, report.status,
                                datetime.now(timezone.utc), report.error)
         if results.merged:
-            docs = publish_data_docs(settings.resolved_data_docs_dir(), run_id, connector.name, results,
-                                     settings.data_docs_keep_runs)
-            report.data_docs = str(docs) if docs else None
+            try:
+                docs = publish_data_docs(settings.resolved_data_docs_dir(), run_id, connector.name, results,
+                                         settings.data_docs_keep_runs)
+                report.data_docs = str(docs) if docs else None
+            except Exception as exc:  # the data are committed; a report that failed must not undo that
+                log.error("%s: could not publish Data Docs to %s: %s", connector.name,
+                          settings.resolved_data_docs_dir(), exc)
     return report
 
 

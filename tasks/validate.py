@@ -9,6 +9,7 @@ only those pages are re-rendered.
 from __future__ import annotations
 
 import copy
+import fcntl
 import logging
 import os
 import threading
@@ -175,17 +176,30 @@ def _merge_into(total, more) -> None:
     })
 
 
+_docs_lock = threading.Lock()
+
+
 def publish_data_docs(project_dir: Path, run_name: str, source: str, results: RunResults, keep: int) -> Path | None:
-    """Store the run's merged results and render their pages; returns the site's index.html."""
+    """Store the run's merged results and render their pages; returns the site's index.html.
+
+    A GE file project tolerates one writer at a time: sources finishing together (threads) and
+    workers sharing the folder (processes) take turns, through a lock and a lock file.
+    """
     if not results.merged:
         return None
+    project_dir.mkdir(parents=True, exist_ok=True)
+    with _docs_lock, open(project_dir / ".publish.lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        return _publish(project_dir, run_name, source, results, keep)
+
+
+def _publish(project_dir: Path, run_name: str, source: str, results: RunResults, keep: int) -> Path | None:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier, ValidationResultIdentifier,
     )
 
-    project_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(project_dir))
     _quiet(context)
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc))

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.expression import Executable
 
 from warehouse.engine import is_postgres
 
@@ -139,9 +139,10 @@ def upsert_frame(conn: Connection, table: str, frame: pd.DataFrame, keys: Sequen
     return len(frame)
 
 
-def read_frame(conn: Connection, statement: TextClause | str, params: dict | None = None,
+def read_frame(conn: Connection, statement: Executable | str, params: dict | None = None,
                columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Rows of a typed statement as a frame (typed so SQLite timestamps come back as UTC datetimes)."""
+    """Rows of a statement as a frame. Give a typed statement (a select on the models, or text with
+    `.columns(...)`) where types matter: SQLite returns timestamps as text and money as floats."""
     statement = text(statement) if isinstance(statement, str) else statement
     result = conn.execute(statement, params or {})
     rows = result.fetchall()

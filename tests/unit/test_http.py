@@ -81,7 +81,7 @@ def test_giving_up_names_the_source_the_request_and_the_last_status_without_secr
         client([], secrets=("s3cr3t-value",)).get_json(url + "/orders.json", {"consumer_secret": "s3cr3t-value", "page": 2})
     message = str(failure.value)
     assert message.startswith("shop-test: GET http://127.0.0.1:")
-    assert "/orders.json?consumer_secret=%2A%2A%2A&page=2" in message or "consumer_secret=***" in message
+    assert "/orders.json?consumer_secret=***&page=2" in message
     assert "giving up after 4 attempts" in message and "last status 502" in message
     assert "s3cr3t-value" not in message
     assert len(script.requests) == FAST.max_attempts
