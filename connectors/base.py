@@ -64,9 +64,10 @@ def parse_timestamps(values: pd.Series, *, naive_is_utc: bool = False) -> pd.Ser
     values are taken as UTC only when the source says so (WooCommerce `*_gmt` fields);
     otherwise they are rejected as NaT, because their zone is unknown.
     """
-    text = values.where(values.map(lambda v: isinstance(v, str)), None)
-    has_zone = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
-    if not naive_is_utc:
-        text = text.where(has_zone, None)
-    parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    strings = [v if type(v) is str else None for v in values.tolist()]
+    if not naive_is_utc:  # keep only values that end in Z or ±hh:mm
+        strings = [v if v is not None and (v[-1:] == "Z" or (len(v) > 6 and v[-6] in "+-" and v[-3] == ":")) else None
+                   for v in strings]
+    parsed = pd.to_datetime(pd.Series(strings, index=values.index, dtype=object), utc=True, format="ISO8601",
+                            errors="coerce")
     return parsed.astype("datetime64[us, UTC]")

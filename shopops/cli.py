@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--seed", type=int, default=7)
     sandbox.add_argument("--days", type=int, default=90)
     sandbox.add_argument("--orders", type=int, help="scale to about this many orders (benchmark mode, no rate limit)")
+    sandbox.add_argument("--anchor", type=_utc_time, help="when the generated history ends (default: now, to the hour)")
     sandbox.add_argument("--write-sources", type=Path, metavar="FILE",
                          help="write a sources.yaml pointing at this sandbox (credentials as env variables)")
 
@@ -102,9 +103,9 @@ def _serve_sandbox(args) -> int:
     from connectors.sandbox import Sandbox, SandboxConfig, serve_forever
 
     if args.orders:  # benchmark scale: the days and rates are derived from the order count
-        config = replace(SandboxConfig.bench(args.orders), seed=args.seed)
+        config = replace(SandboxConfig.bench(args.orders, anchor=args.anchor), seed=args.seed)
     else:
-        config = replace(SandboxConfig.demo(), seed=args.seed, days=args.days)
+        config = replace(SandboxConfig.demo(anchor=args.anchor), seed=args.seed, days=args.days)
     if not args.write_sources:
         serve_forever(config, port=args.port)
         return 0

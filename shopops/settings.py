@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,12 +54,20 @@ class Settings(BaseSettings):
         description="Orders per load transaction; memory follows this, not the window.",
     )
 
+    ingest_task_runner: Literal["threads", "processes"] = Field(
+        default="threads",
+        description="How ingest-orders runs its per-source tasks: threads in the flow's process, or one "
+        "process per source (uses every core; each process pays ~4 s of start-up).",
+    )
+
     # --- HTTP -------------------------------------------------------------------------
-    http_connect_timeout: float = Field(default=5.0, gt=0)
-    http_read_timeout: float = Field(default=60.0, gt=0)
+    http_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open a connection.")
+    http_read_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds to wait for the next byte of a response."
+    )
     http_max_attempts: int = Field(default=8, ge=1, description="Tries per request, first one included.")
     http_backoff_base: float = Field(default=0.5, ge=0, description="Seconds; doubles per retry, with jitter.")
-    http_backoff_max: float = Field(default=60.0, ge=0)
+    http_backoff_max: float = Field(default=60.0, ge=0, description="Longest pause between two tries, in seconds.")
     http_rate_limit_max_wait: float = Field(
         default=900.0,
         ge=0,

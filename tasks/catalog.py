@@ -28,7 +28,7 @@ from warehouse import state
 from warehouse.engine import write_transaction
 from warehouse.io import create_temp_table, insert_frame, read_frame, upsert_frame
 from warehouse.models import Product
-from warehouse.types import UtcDateTime
+from warehouse.types import UtcDateTime, units
 
 CATALOGUE_COLUMNS = ["title", "category", "vendor", "status", "is_presale", "unit_cost", "list_price",
                      "listed_at", "source_updated_at"]
@@ -94,6 +94,8 @@ def _write_products(conn, source, variants, reasons, products, is_master, curren
         return counts
     # Typed through the model, so money comes back as Decimal on SQLite too.
     existing = read_frame(conn, select(Product.sku, Product.source, *(getattr(Product, c) for c in CATALOGUE_COLUMNS)))
+    for money in ("unit_cost", "list_price"):
+        existing[money] = units(existing[money])
     merged = rows.merge(existing, on="sku", how="left", suffixes=("", "_old"), indicator=True)
     is_new = (merged["_merge"] == "left_only").to_numpy()
     ours = is_master | (merged["source"] == source).to_numpy()

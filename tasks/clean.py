@@ -6,10 +6,10 @@ Plain functions on DataFrames, testable without a warehouse or Prefect.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
-
 import numpy as np
 import pandas as pd
+
+from warehouse.types import MONEY_UNIT
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ RISK_LEVELS = ("none", "low", "medium", "high")
 def assess_risk(orders: pd.DataFrame, history: pd.DataFrame, fragile_rids: np.ndarray, rules: RiskRules) -> pd.DataFrame:
     """Flags for manual review (SPEC §3), with a tiered level.
 
-    `history` has, per order rid, the customer's prior orders: `prior_orders` and `prior_total`.
+    `orders.total` is in ten-thousandths; `history` has, per order rid, the customer's prior
+    orders: `prior_orders` and `prior_total` (in currency units, as the warehouse holds them).
     Amount rules weigh 2 (they are the strongest signal of fraud), the others 1; the level is
     none (0), low (1), medium (2) or high (3+). Returns `risk_level` and `risk_reasons` by rid.
     """
@@ -64,7 +65,7 @@ def assess_risk(orders: pd.DataFrame, history: pd.DataFrame, fragile_rids: np.nd
         history, on="rid", how="left")
     prior_orders = frame["prior_orders"].fillna(0).to_numpy(dtype=np.int64)
     prior_total = frame["prior_total"].fillna(0).to_numpy(dtype=np.float64)
-    total = frame["total"].map(lambda v: float(v) if isinstance(v, Decimal) else np.nan).to_numpy(dtype=np.float64)
+    total = frame["total"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) / MONEY_UNIT
     known_customer = frame["customer_key"].notna().to_numpy()
     average = np.divide(prior_total, prior_orders, out=np.zeros_like(prior_total), where=prior_orders > 0)
 

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from tasks.clean import RiskRules, assess_risk, dedupe
-from tasks.normalize.common import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, payloads, record_hashes
+from tasks.normalize.common import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, record_hashes
 from tasks.validate import ContractValidator, RunResults
 from warehouse import state
 from warehouse.io import create_temp_table, insert_frame, lock_source, read_frame, stage_like
@@ -63,9 +63,14 @@ class Prepared:
     rejected: set[int]
     reasons: Reasons
     failures: dict[str, int]
-    payload: list[str]
-    record_hash: list[str]
     results: RunResults = field(default_factory=RunResults)
+
+    def payloads(self, rids) -> np.ndarray:
+        return np.asarray(self.normalized.payload, dtype=object)[np.asarray(rids, dtype=np.int64)]
+
+    def hashes(self, rids) -> list[str]:
+        """sha256 of the records' JSON: computed only for records headed for quarantine."""
+        return record_hashes(self.payloads(rids).tolist())
 
 
 class QuarantineLimitExceeded(RuntimeError):
@@ -94,13 +99,11 @@ def prepare(normalized: Normalized, catalogue: Catalogue, validator: ContractVal
         if not reasons.by_rid[int(rid)]:
             reasons.by_rid[int(rid)].append("orders: the record has no id or no parsable updated_at")
     rejected = reasons.rids() & set(candidates.tolist())
-    texts = payloads(normalized.records)
-    return Prepared(normalized, candidates, versions.repeats, rejected, reasons, failures, texts,
-                    record_hashes(texts), results)
+    return Prepared(normalized, candidates, versions.repeats, rejected, reasons, failures, results)
 
 
 def check_quarantine_limit(source: str, prepared: Prepared, max_share: float, min_failures: int) -> None:
-    fetched, rejected = len(prepared.normalized.records), len(prepared.rejected)
+    fetched, rejected = len(prepared.normalized), len(prepared.rejected)
     if rejected < min_failures or rejected <= max_share * fetched:
         return
     parse_failures = sum(1 for rid in prepared.rejected
@@ -122,7 +125,7 @@ def commit(conn: Connection, prepared: Prepared, *, run_id: str, fetched_at: dat
     n = prepared.normalized
     source = n.source
     lock_source(conn, source)
-    counts = Counts(fetched=len(n.records), duplicates=len(prepared.repeats))
+    counts = Counts(fetched=len(n), duplicates=len(prepared.repeats))
 
     keys = n.keys.set_index("rid")
     keyed_rids = keys.index[keys["external_id"].notna() & keys["updated_at"].notna()].to_numpy()
@@ -207,17 +210,15 @@ def _store_raw_versions(conn, prepared: Prepared, keyed_rids, seen: pd.DataFrame
     versions = versions[versions["known"].isna()]
     if versions.empty:
         return
-    payload = np.asarray(prepared.payload, dtype=object)
+    versions = versions.reset_index(drop=True)
     frame = pd.DataFrame({
         "source": prepared.normalized.source,
-        "external_id": versions["external_id"].to_numpy(),
-        "updated_at": versions["updated_at"].to_numpy(),
-        "payload": payload[versions["rid"].to_numpy()],
-        "fetched_at": fetched_at,
+        "external_id": versions["external_id"],
+        "updated_at": versions["updated_at"],
+        "payload": prepared.payloads(versions["rid"].to_numpy()),
+        "fetched_at": pd.Timestamp(fetched_at),
         "run_id": run_id,
     })
-    frame["updated_at"] = frame["updated_at"].dt.tz_localize("UTC") if frame["updated_at"].dt.tz is None else frame["updated_at"]
-    frame["fetched_at"] = pd.to_datetime(frame["fetched_at"], utc=True)
     insert_frame(conn, "raw_orders", frame, ["source", "external_id", "updated_at", "payload", "fetched_at", "run_id"])
 
 
@@ -301,7 +302,7 @@ def _keyless_to_quarantine(conn, prepared: Prepared, keyless: np.ndarray, source
     """Keyless records are quarantined once per run: repeats (same payload) are duplicates."""
     if keyless.size == 0:
         return keyless, 0
-    hashes = pd.Series(np.asarray(prepared.record_hash, dtype=object)[keyless], index=keyless)
+    hashes = pd.Series(prepared.hashes(keyless), index=keyless)
     first = ~hashes.duplicated()
     create_temp_table(conn, "stg_hashes", "record_hash VARCHAR(64) PRIMARY KEY")
     insert_frame(conn, "stg_hashes", pd.DataFrame({"record_hash": hashes[first].unique()}), ["record_hash"])
@@ -317,19 +318,18 @@ def _quarantine(conn, prepared: Prepared, rids: np.ndarray, run_id: str, now) ->
     """One row per distinct record, idempotent: seeing it again changes nothing unless its reasons did."""
     if rids.size == 0:
         return
-    keys = prepared.normalized.keys.set_index("rid").loc[rids]
+    keys = prepared.normalized.keys.set_index("rid").loc[rids].reset_index(drop=True)
     frame = pd.DataFrame({
         "source": prepared.normalized.source,
         "stream": STREAM,
-        "external_id": keys["external_id"].to_numpy(),
-        "updated_at": keys["updated_at"].to_numpy(),
-        "record_hash": np.asarray(prepared.record_hash, dtype=object)[rids],
-        "payload": np.asarray(prepared.payload, dtype=object)[rids],
+        "external_id": keys["external_id"],
+        "updated_at": keys["updated_at"],
+        "record_hash": prepared.hashes(rids),
+        "payload": prepared.payloads(rids),
         "reasons": [orjson.dumps(prepared.reasons.by_rid[int(r)]).decode() for r in rids],
         "run_id": run_id,
         "quarantined_at": pd.Timestamp(now),
     }).drop_duplicates("record_hash")
-    frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
     state.upsert_quarantine(conn, frame)
 
 

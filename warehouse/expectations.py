@@ -21,6 +21,8 @@ LATEST_ALLOWED = {"$PARAMETER": "latest_allowed"}  # now + 1 day, given at valid
 # A pair rule says nothing when one side is missing: the not-null rules report that.
 _BOTH_PRESENT = {"ignore_row_if": "either_value_is_missing"}
 MONEY_COLUMNS = ("subtotal", "discount_total", "shipping_total", "tax_total", "total", "refunded_total")
+# Columns holding money (ten-thousandths in frames): quoted in sentences as amounts.
+AMOUNTS = {*MONEY_COLUMNS, "unit_price", "discount", "line_total", "amount", "unit_cost", "list_price"}
 
 
 @dataclass(frozen=True)

@@ -7,91 +7,136 @@ text), so rows written here and rows written through the ORM compare equal.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from decimal import Decimal
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Numeric, text
 from sqlalchemy.sql.expression import Executable
 
 from warehouse.engine import is_postgres
+from warehouse.models import TABLES
+from warehouse.types import money_text
 
-SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
-_NULL = r"\N"
 
 
 def insert_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> int:
-    """Append `frame[columns]` to `table` (names are ours, never user input). Returns rows written."""
+    """Append `frame[columns]` to `table` (names are ours, never user input). Returns rows written.
+
+    Integer columns that the table declares as money are ten-thousandths (see warehouse.types).
+    """
     if frame.empty:
         return 0
     frame = frame[list(columns)]
+    money = _money_columns(table)
     if is_postgres(conn):
-        _copy_into(conn, table, frame)
+        raw = conn.connection.driver_connection  # the psycopg connection, inside our transaction
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN") as copy:
+                copy.write(_copy_text(frame, money))
     else:
         placeholders = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
-        conn.exec_driver_sql(sql, list(_sqlite_rows(frame)))
+        conn.exec_driver_sql(sql, list(_sqlite_rows(frame, money)))
     return len(frame)
 
 
-def _copy_into(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    _postgres_text(frame).to_csv(buffer, index=False, header=False, na_rep=_NULL, quoting=csv.QUOTE_MINIMAL)
-    raw = conn.connection.driver_connection  # the psycopg connection, inside our transaction
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')") as copy:
-            copy.write(buffer.getvalue())
+_COPY_NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _postgres_text(frame: pd.DataFrame) -> pd.DataFrame:
-    out = {}
-    for name, values in frame.items():
-        kind, values = _classify(values)
-        if kind == "time":
-            values = values.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
-        elif kind == "decimal":
-            values = values.map(_decimal_text, na_action="ignore")
-        out[name] = values
-    return pd.DataFrame(out)
-
-
-def _sqlite_rows(frame: pd.DataFrame) -> Iterable[tuple]:
+def _copy_text(frame: pd.DataFrame, money: set[str]) -> str:
+    """The frame in PostgreSQL's COPY text format, built column by column (vectorised)."""
     columns = []
-    for _, values in frame.items():
-        kind, values = _classify(values)
+    for name, values in frame.items():
+        kind, values = _classify(values, name in money)
+        missing = values.isna().to_numpy()
         if kind == "time":
-            values = values.dt.strftime(SQLITE_TIMESTAMP)
+            text = np.char.add(_iso_times(values, missing), "+00:00")
+        elif kind == "money":
+            text = money_text(values).to_numpy(dtype=object, na_value=_COPY_NULL)
         elif kind == "decimal":
-            values = values.map(_decimal_text, na_action="ignore")
-        elif values.dtype == bool:
-            values = values.astype(np.int64)
-        columns.append(values.astype(object).where(values.notna(), None).tolist())
+            text = values.map(_decimal_text, na_action="ignore").to_numpy(dtype=object, na_value=_COPY_NULL)
+        elif pd.api.types.is_bool_dtype(values.dtype):
+            text = np.where(values.fillna(False).to_numpy(dtype=bool), "t", "f").astype(object)
+        elif pd.api.types.is_integer_dtype(values.dtype):
+            text = values.to_numpy(dtype=np.int64, na_value=0).astype(str).astype(object)
+        else:
+            text = np.full(len(values), _COPY_NULL, dtype=object)
+            text[~missing] = _escaped(values.to_numpy(dtype=object)[~missing])
+        text = np.array(text, dtype=object)
+        text[missing] = _COPY_NULL
+        columns.append(text.tolist())
+    return "\n".join(map("\t".join, zip(*columns))) + "\n"
+
+
+def _escaped(items: np.ndarray) -> list[str]:
+    """COPY-escape text values; one scan of the column decides if any value needs it at all."""
+    strings = [v if type(v) is str else str(v) for v in items.tolist()]
+    blob = "".join(strings)
+    if "\\" in blob or "\t" in blob or "\n" in blob or "\r" in blob:
+        return [v.translate(_COPY_ESCAPES) for v in strings]
+    return strings
+
+
+def _sqlite_rows(frame: pd.DataFrame, money: set[str]) -> Iterable[tuple]:
+    columns = []
+    for name, values in frame.items():
+        kind, values = _classify(values, name in money)
+        missing = values.isna().to_numpy()
+        if kind == "time":
+            converted = np.char.replace(_iso_times(values, missing), "T", " ").astype(object)
+        elif kind == "money":
+            converted = money_text(values).to_numpy(dtype=object)
+        elif kind == "decimal":
+            converted = values.map(_decimal_text, na_action="ignore").to_numpy(dtype=object)
+        elif pd.api.types.is_bool_dtype(values.dtype):
+            converted = values.fillna(False).to_numpy(dtype=bool).astype(np.int64).astype(object)
+        else:
+            converted = values.astype(object).to_numpy()
+        converted = np.array(converted, dtype=object)  # a copy: to_numpy may give a read-only view
+        converted[missing] = None
+        columns.append(converted.tolist())
     return zip(*columns)
 
 
-def _classify(values: pd.Series) -> tuple[str, pd.Series]:
-    """("time", values in UTC) for timestamps of any zone, ("decimal", …) for Decimals, else ("other", …).
+def _iso_times(values: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """`YYYY-MM-DDTHH:MM:SS.ffffff` in UTC, vectorised (strftime is a Python loop)."""
+    naive = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(naive, unit="us")
+    return np.where(missing, "", text)
 
-    A column of timestamps with mixed offsets arrives as objects; naive timestamps are refused,
-    since the warehouse cannot know their zone.
-    """
+
+def _classify(values: pd.Series, is_money: bool) -> tuple[str, pd.Series]:
+    """What a column holds: "time" (any zone, converted to UTC), "money" (ten-thousandths),
+    "decimal" (Decimal objects) or "other". Naive timestamps are refused: their zone is unknown."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return "time", values.dt.tz_convert("UTC")
-    if pd.api.types.is_datetime64_dtype(values.dtype) and values.notna().any():
-        raise ValueError(f"column {values.name!r} holds naive timestamps; the warehouse stores UTC only")
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        if values.notna().any():
+            raise ValueError(f"column {values.name!r} holds naive timestamps; the warehouse stores UTC only")
+        return "other", values.astype(object)
+    if is_money and pd.api.types.is_integer_dtype(values.dtype):
+        return "money", values
     if values.dtype == object:
         if _holds(values, Decimal):
             return "decimal", values
         if _holds(values, datetime):
             return "time", pd.to_datetime(values, utc=True)
+        if is_money and _holds(values, (int, np.integer)):
+            return "money", values.astype("Int64")
     return "other", values
 
 
-def _holds(values: pd.Series, kind: type) -> bool:
+def _money_columns(table: str) -> set[str]:
+    """Columns the table (or the table a `stg_` copy was made from) declares as money."""
+    model = TABLES.get(table.removeprefix("stg_"))
+    return {c.name for c in model.columns if isinstance(c.type, Numeric)} if model is not None else set()
+
+
+def _holds(values: pd.Series, kind) -> bool:
     first = values.first_valid_index()
     return first is not None and isinstance(values[first], kind)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
 
@@ -11,6 +13,25 @@ from sqlalchemy.types import TypeDecorator
 # exactly at this scale (SQLAlchemy quantizes on read), which covers any real order amount.
 MONEY_SCALE = 4
 Money = Numeric(18, MONEY_SCALE, asdecimal=True)
+
+# Inside the pipeline, money travels as whole ten-thousandths in int64 (fixed point at the
+# warehouse's own scale): exact like Decimal, but vectorised for parsing, checks and COPY.
+MONEY_UNIT = 10**MONEY_SCALE
+MONEY_LIMIT = 10**14 * MONEY_UNIT  # NUMERIC(18, 4) holds less than 10^14
+
+
+def units(amounts: pd.Series) -> pd.Series:
+    """Money read back from the warehouse (Decimal) as ten-thousandths, to compare with frames."""
+    return amounts.map(lambda d: int(d.scaleb(MONEY_SCALE)) if d is not None else None, na_action="ignore").astype("Int64")
+
+
+def money_text(units: pd.Series) -> pd.Series:
+    """Exact decimal text of money in ten-thousandths (`125000` → `"12.5000"`); missing stays missing."""
+    present = units.notna().to_numpy().tolist()
+    values = units.to_numpy(dtype=np.int64, na_value=0).tolist()
+    text = [(f"-{-v // MONEY_UNIT}.{-v % MONEY_UNIT:04d}" if v < 0 else f"{v // MONEY_UNIT}.{v % MONEY_UNIT:04d}")
+            if ok else None for v, ok in zip(values, present)]
+    return pd.Series(text, index=units.index, dtype=object)
 
 
 class UtcDateTime(TypeDecorator):

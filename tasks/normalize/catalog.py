@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.normalize.common import Reasons, column, describe_bad, external_ids, parse_int, parse_money, parse_times, text
+from tasks.normalize.common import Reasons, describe_bad, external_ids, fields, parse_int, parse_money, parse_times, text
 from tasks.normalize.flatten import flatten
 
 PRESALE_TAGS = {"presale", "pre-sale", "preorder", "pre-order"}
@@ -14,26 +14,28 @@ PRESALE_TAGS = {"presale", "pre-sale", "preorder", "pre-order"}
 def normalize_variants(products: list[dict], costs: list[dict]) -> tuple[pd.DataFrame, Reasons]:
     """One row per variant (a SKU), rid = the variant's position. Costs come from inventory items."""
     reasons = Reasons()
-    parents, variants = flatten(products, "variants")
+    top = fields(products, ["title", "product_type", "vendor", "status", "tags", "created_at", "updated_at", "variants"])
+    parents, variants = flatten(top["variants"])
     rid = np.arange(len(variants))
     if not variants:
         return pd.DataFrame(columns=["rid", "sku"]), reasons
-    product = lambda *path: column(products, *path).to_numpy()[parents]  # noqa: E731
-    price_raw = column(variants, "price")
+    variant = fields(variants, ["sku", "title", "price", "updated_at", "inventory_item_id"])
+    product = lambda name: top[name].to_numpy()[parents]  # noqa: E731
+    price_raw = variant["price"]
     list_price, bad_price = parse_money(price_raw)
     reasons.add(rid[bad_price.to_numpy()], describe_bad("unparsable money", "variants.price", price_raw[bad_price]))
     created, _ = parse_times(pd.Series(product("created_at"), dtype=object))
     product_updated, _ = parse_times(pd.Series(product("updated_at"), dtype=object))
-    variant_updated, _ = parse_times(column(variants, "updated_at"))
+    variant_updated, _ = parse_times(variant["updated_at"])
     titles = text(pd.Series(product("title"), dtype=object))
-    variant_titles = text(column(variants, "title"))
+    variant_titles = text(variant["title"])
     own_title = variant_titles.notna() & (variant_titles != "Default Title")
     tags = pd.Series(product("tags"), dtype=object).map(
         lambda v: {t.strip().lower() for t in v.split(",")} if isinstance(v, str) else set())
 
     frame = pd.DataFrame({
         "rid": rid,
-        "sku": text(column(variants, "sku"), max_length=64),
+        "sku": text(variant["sku"], max_length=64),
         "title": titles.where(~own_title, titles.fillna("") + " — " + variant_titles.fillna("")),
         "category": text(pd.Series(product("product_type"), dtype=object), max_length=128),
         "vendor": text(pd.Series(product("vendor"), dtype=object), max_length=128),
@@ -42,28 +44,30 @@ def normalize_variants(products: list[dict], costs: list[dict]) -> tuple[pd.Data
         "list_price": list_price,
         "listed_at": created,
         "source_updated_at": pd.concat([product_updated, variant_updated], axis=1).max(axis=1),
-        "inventory_item_id": external_ids(column(variants, "inventory_item_id")),
+        "inventory_item_id": external_ids(variant["inventory_item_id"]),
     })
-    cost_by_item = _costs(costs, reasons)
-    frame["unit_cost"] = frame["inventory_item_id"].map(cost_by_item).astype(object)
-    frame["unit_cost"] = frame["unit_cost"].where(frame["unit_cost"].notna(), None)
+    frame["unit_cost"] = frame["inventory_item_id"].map(_costs(costs)).astype("Int64")
     return frame, reasons
 
 
-def _costs(costs: list[dict], reasons: Reasons) -> dict:
+def _costs(costs: list[dict]) -> pd.Series:
+    """Unit cost (ten-thousandths) by inventory item id."""
     if not costs:
-        return {}
-    amount, _ = parse_money(column(costs, "cost"))
-    ids = external_ids(column(costs, "id"))
-    return {i: a for i, a in zip(ids.tolist(), amount.tolist()) if i is not None and a is not None}
+        return pd.Series(dtype="Int64")
+    cost = fields(costs, ["id", "cost"])
+    amount, _ = parse_money(cost["cost"])
+    ids = external_ids(cost["id"])
+    known = ids.notna().to_numpy() & amount.notna().to_numpy()
+    return pd.Series(amount[known].to_numpy(), index=ids[known].to_numpy()).astype("Int64")
 
 
 def normalize_levels(levels: list[dict], sku_by_item: dict[str, str], locations: dict[str, str]) -> pd.DataFrame:
     """Inventory levels keyed by SKU and location; rid = the level's position."""
-    items = external_ids(column(levels, "inventory_item_id"))
-    location = external_ids(column(levels, "location_id"))
-    available, _ = parse_int(column(levels, "available"))
-    updated, _ = parse_times(column(levels, "updated_at"))
+    level = fields(levels, ["inventory_item_id", "location_id", "available", "updated_at"])
+    items = external_ids(level["inventory_item_id"])
+    location = external_ids(level["location_id"])
+    available, _ = parse_int(level["available"])
+    updated, _ = parse_times(level["updated_at"])
     return pd.DataFrame({
         "rid": np.arange(len(levels)),
         "inventory_item_id": items,

@@ -8,169 +8,162 @@ time (flagged `created_at_estimated`) and a fully refunded order counts every un
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import numpy as np
 import pandas as pd
 
 from tasks.normalize.common import (
-    CONTACT_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, column,
-    customer_keys, describe_bad, empty_frame, external_ids, join_codes, parse_int, parse_money,
-    parse_times, text,
+    CONTACT_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, customer_keys,
+    describe_bad, email_addresses, empty_frame, external_ids, fields, join_codes, nested, not_objects,
+    parse_int, parse_money, parse_times, payloads, text,
 )
 from tasks.normalize.flatten import flatten, sum_by
-from warehouse.types import MONEY_SCALE
 
+FIELDS = [
+    "id", "number", "status", "currency", "date_created_gmt", "date_modified_gmt", "date_paid_gmt",
+    "date_completed_gmt", "discount_total", "shipping_total", "total_tax", "total", "customer_id",
+    "billing", "shipping", "payment_method", "coupon_lines", "line_items", "refunds",
+]
+LINE_FIELDS = ["id", "name", "sku", "quantity", "subtotal", "total"]
+TIMESTAMPS = {"created_at": "date_created_gmt", "updated_at": "date_modified_gmt",
+              "processed_at": "date_paid_gmt", "closed_at": "date_completed_gmt"}
+MONEY = {"discount_total": "discount_total", "shipping_total": "shipping_total", "tax_total": "total_tax",
+         "total": "total"}
 STATUS = {
     "pending": "pending", "checkout-draft": "pending", "on-hold": "on_hold", "processing": "paid",
     "completed": "fulfilled", "cancelled": "cancelled", "refunded": "refunded", "failed": "failed",
     "trash": "deleted",
 }
-ZERO = Decimal("0")
-QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
 
 
 def normalize_woocommerce_orders(records: list, source: str, secret: bytes) -> Normalized:
     reasons = Reasons()
-    orders_raw = [r if isinstance(r, dict) else {} for r in records]
     rid = np.arange(len(records))
-    reasons.add(rid[[not isinstance(r, dict) for r in records]], "the record is not a JSON object")
+    reasons.add(not_objects(records), "the record is not a JSON object")
+    top = fields(records, FIELDS)
 
-    external_id = external_ids(column(orders_raw, "id"))
-    timestamps = {}
-    for canonical, field in (("created_at", "date_created_gmt"), ("updated_at", "date_modified_gmt"),
-                             ("processed_at", "date_paid_gmt"), ("closed_at", "date_completed_gmt")):
-        raw = column(orders_raw, field)
-        timestamps[canonical], bad = parse_times(raw, naive_is_utc=True)
-        reasons.add(rid[bad.to_numpy()], describe_bad("unparsable timestamp", field, raw[bad]))
-
+    external_id = external_ids(top["id"])
+    times = {}
+    for canonical, field in TIMESTAMPS.items():
+        times[canonical], bad = parse_times(top[field], naive_is_utc=True)
+        reasons.add(rid[bad.to_numpy()], describe_bad("unparsable timestamp", field, top[field][bad]))
     money = {}
-    for canonical, field in (("discount_total", "discount_total"), ("shipping_total", "shipping_total"),
-                             ("tax_total", "total_tax"), ("total", "total")):
-        raw = column(orders_raw, field)
-        money[canonical], bad = parse_money(raw)
-        reasons.add(rid[bad.to_numpy()], describe_bad("unparsable money", field, raw[bad]))
+    for canonical, field in MONEY.items():
+        money[canonical], bad = parse_money(top[field])
+        reasons.add(rid[bad.to_numpy()], describe_bad("unparsable money", field, top[field][bad]))
 
-    lines, line_reasons = _lines(orders_raw, source, external_id)
+    lines, line_reasons = _lines(top, source, external_id)
+    refunds, refund_reasons = _refunds(top, source, external_id, times["updated_at"])
     reasons.merge(line_reasons)
-    refunds, refund_reasons = _refunds(orders_raw, source, external_id, timestamps["updated_at"])
     reasons.merge(refund_reasons)
 
-    source_status = text(column(orders_raw, "status"))
+    source_status = text(top["status"])
     status = source_status.map(STATUS)
     has_refunds = np.bincount(refunds["rid"].to_numpy(dtype=np.int64), minlength=len(records)) > 0
-    partially = status.isin(["paid", "fulfilled"]).to_numpy() & has_refunds
-    status = status.where(~partially, "partially_refunded")
+    status = status.where(~(status.isin(["paid", "fulfilled"]).to_numpy() & has_refunds), "partially_refunded")
     status = status.where(status.notna(), "unknown (" + source_status.fillna("none") + ")")
     # Cancellation has no timestamp of its own in WooCommerce; the modification is when it happened.
-    cancelled_at = timestamps["updated_at"].where((status == "cancelled").to_numpy())
-
+    cancelled_at = times["updated_at"].where((status == "cancelled").to_numpy())
     if not lines.empty:
         fully_refunded = (status == "refunded").to_numpy()[lines["rid"].to_numpy()]
         lines.loc[fully_refunded, "refunded_quantity"] = lines.loc[fully_refunded, "quantity"]
 
-    email = column(orders_raw, "billing", "email")
-    key = customer_keys(email, column(orders_raw, "customer_id"), source, secret)
-    billing_country = text(column(orders_raw, "billing", "country"), upper=True)
-    codes = column(orders_raw, "coupon_lines")
-
+    email = nested(top["billing"], "email")
+    key = customer_keys(email, top["customer_id"], source, secret)
+    billing_country = text(nested(top["billing"], "country"), upper=True)
     orders = pd.DataFrame({
         "rid": rid,
         "source": source,
         "external_id": external_id,
-        "order_number": text(column(orders_raw, "number"), max_length=64),
+        "order_number": text(top["number"], max_length=64),
         "status": status,
         "source_status": source_status,
-        "currency": text(column(orders_raw, "currency"), upper=True),
-        "created_at": timestamps["created_at"],
-        "updated_at": timestamps["updated_at"],
-        "processed_at": timestamps["processed_at"],
+        "currency": text(top["currency"], upper=True),
+        "created_at": times["created_at"],
+        "updated_at": times["updated_at"],
+        "processed_at": times["processed_at"],
         "cancelled_at": cancelled_at,
-        "closed_at": timestamps["closed_at"],
-        "subtotal": sum_by(lines["rid"], lines["subtotal"], len(records)) if not lines.empty else pd.Series([ZERO] * len(records), dtype=object),
+        "closed_at": times["closed_at"],
+        "subtotal": sum_by(lines["rid"], lines["subtotal"], len(records)),
         **money,
         "refunded_total": sum_by(refunds["rid"], refunds["amount"], len(records)),
         "customer_key": key,
-        "payment_method": text(column(orders_raw, "payment_method"), max_length=64).replace({"cod": "cash_on_delivery"}),
+        "payment_method": text(top["payment_method"], max_length=64).replace({"cod": "cash_on_delivery"}),
         "billing_country": billing_country,
-        "shipping_country": text(column(orders_raw, "shipping", "country"), upper=True),
-        "discount_codes": join_codes(codes),
+        "shipping_country": text(nested(top["shipping"], "country"), upper=True),
+        "discount_codes": join_codes(top["coupon_lines"]),
         "line_count": np.bincount(lines["rid"].to_numpy(dtype=np.int64), minlength=len(records)),
-        "item_count": sum_by(lines["rid"], lines["quantity"].fillna(0).astype(np.int64), len(records), zero=0),
+        "item_count": sum_by(lines["rid"], lines["quantity"], len(records)),
         "is_deleted": (status == "deleted").to_numpy(),
     })[ORDER_COLUMNS]
 
     contacts = pd.DataFrame({
         "rid": rid,
         "customer_key": key,
-        "email": email.map(lambda v: v.strip().lower() if isinstance(v, str) and "@" in v else None),
-        "phone": text(column(orders_raw, "billing", "phone")),
+        "email": email_addresses(email),
+        "phone": text(nested(top["billing"], "phone")),
         "accepts_marketing": None,  # WooCommerce core does not record marketing consent
         "country": billing_country,
-        "order_created_at": timestamps["created_at"],
+        "order_created_at": times["created_at"],
     })[CONTACT_COLUMNS]
     contacts = contacts[contacts["customer_key"].notna()]
 
-    keys = pd.DataFrame({"rid": rid, "external_id": external_id, "updated_at": timestamps["updated_at"]})
-    return Normalized(source, records, keys, orders, lines[LINE_COLUMNS], refunds, contacts, reasons)
+    keys = pd.DataFrame({"rid": rid, "external_id": external_id, "updated_at": times["updated_at"]})
+    return Normalized(source, payloads(records), keys, orders, lines[LINE_COLUMNS], refunds, contacts, reasons)
 
 
-
-def _lines(orders_raw: list[dict], source: str, external_id: pd.Series) -> tuple[pd.DataFrame, Reasons]:
+def _lines(top: pd.DataFrame, source: str, external_id: pd.Series) -> tuple[pd.DataFrame, Reasons]:
     reasons = Reasons()
-    rids, items = flatten(orders_raw, "line_items")
+    rids, items = flatten(top["line_items"])
     if not items:
         return empty_frame(LINE_COLUMNS + ["subtotal"]), reasons
-    quantity_raw = column(items, "quantity")
-    quantity, bad_qty = parse_int(quantity_raw)
-    reasons.add(rids[bad_qty.to_numpy()], describe_bad("unparsable quantity", "line_items.quantity", quantity_raw[bad_qty]))
-    subtotal_raw, total_raw = column(items, "subtotal"), column(items, "total")
-    subtotal, bad_subtotal = parse_money(subtotal_raw)
-    line_total, bad_total = parse_money(total_raw)
-    reasons.add(rids[bad_subtotal.to_numpy()], describe_bad("unparsable money", "line_items.subtotal", subtotal_raw[bad_subtotal]))
-    reasons.add(rids[bad_total.to_numpy()], describe_bad("unparsable money", "line_items.total", total_raw[bad_total]))
-
-    unit_price, discount = [], []
-    for q, s, t in zip(quantity.tolist(), subtotal.tolist(), line_total.tolist()):
-        ok = q is not pd.NA and q > 0 and s is not None
-        unit_price.append((s / q).quantize(QUANTUM) if ok else (s if s is not None and q is not pd.NA else None))
-        discount.append(s - t if s is not None and t is not None else None)
-
+    item = fields(items, LINE_FIELDS)
+    quantity, bad_quantity = parse_int(item["quantity"])
+    reasons.add(rids[bad_quantity.to_numpy()],
+                describe_bad("unparsable quantity", "line_items.quantity", item["quantity"][bad_quantity]))
+    subtotal, bad_subtotal = parse_money(item["subtotal"])
+    line_total, bad_total = parse_money(item["total"])
+    reasons.add(rids[bad_subtotal.to_numpy()], describe_bad("unparsable money", "line_items.subtotal", item["subtotal"][bad_subtotal]))
+    reasons.add(rids[bad_total.to_numpy()], describe_bad("unparsable money", "line_items.total", item["total"][bad_total]))
+    # The exact unit price is subtotal / quantity, rounded half up to the money scale.
+    positive = (quantity > 0).fillna(False).to_numpy()
+    unit_price = subtotal.copy()
+    divisor = quantity[positive].astype(np.int64)
+    unit_price[positive] = (2 * subtotal[positive] + divisor) // (2 * divisor)
     lines = pd.DataFrame({
         "rid": rids,
         "source": source,
         "external_order_id": external_id.to_numpy()[rids],
-        "line_id": external_ids(column(items, "id")),
-        "sku": text(column(items, "sku"), max_length=64),
-        "title": text(column(items, "name")),
+        "line_id": external_ids(item["id"]),
+        "sku": text(item["sku"], max_length=64),
+        "title": text(item["name"]),
         "quantity": quantity,
-        "unit_price": pd.Series(unit_price, dtype=object),
-        "discount": pd.Series(discount, dtype=object),
+        "unit_price": unit_price,
+        "discount": subtotal - line_total,
         "line_total": line_total,
-        "refunded_quantity": pd.Series(0, index=range(len(items)), dtype="Int64"),
+        "refunded_quantity": pd.Series(np.zeros(len(items), dtype=np.int64)).astype("Int64"),
         "subtotal": subtotal,
     })
     return lines, reasons
 
 
-def _refunds(orders_raw: list[dict], source: str, external_id: pd.Series,
+def _refunds(top: pd.DataFrame, source: str, external_id: pd.Series,
              modified_at: pd.Series) -> tuple[pd.DataFrame, Reasons]:
     reasons = Reasons()
-    rids, refunds = flatten(orders_raw, "refunds")
-    if not refunds:
+    rids, items = flatten(top["refunds"])
+    if not items:
         return empty_frame(REFUND_COLUMNS), reasons
-    total_raw = column(refunds, "total")
-    amount, bad = parse_money(total_raw)
-    reasons.add(rids[bad.to_numpy()], describe_bad("unparsable money", "refunds.total", total_raw[bad]))
+    refund = fields(items, ["id", "reason", "total"])
+    amount, bad = parse_money(refund["total"])
+    reasons.add(rids[bad.to_numpy()], describe_bad("unparsable money", "refunds.total", refund["total"][bad]))
     frame = pd.DataFrame({
         "rid": rids,
         "source": source,
-        "external_id": external_ids(column(refunds, "id")),
+        "external_id": external_ids(refund["id"]),
         "external_order_id": external_id.to_numpy()[rids],
         "created_at": modified_at.to_numpy()[rids],
         "created_at_estimated": True,
-        "amount": amount.map(lambda v: -v if v is not None else None, na_action="ignore").astype(object),
-        "currency": text(column(orders_raw, "currency"), upper=True).to_numpy()[rids],
-        "reason": text(column(refunds, "reason"), max_length=500),
+        "amount": -amount,
+        "currency": text(top["currency"], upper=True).to_numpy()[rids],
+        "reason": text(refund["reason"], max_length=500),
     })
     return frame[REFUND_COLUMNS], reasons

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pandas as pd
-from decimal import Decimal
 
 from tasks.clean import RiskRules, assess_risk, dedupe
+from warehouse.types import MONEY_UNIT
 
 
 def test_dedupe_keeps_the_newest_version_and_sets_apart_records_without_keys():
@@ -26,7 +26,7 @@ RULES = RiskRules(history_multiple=3.0, history_min_orders=2, new_customer_amoun
 def test_risk_flags_and_tiered_levels():
     orders = pd.DataFrame({
         "rid": [0, 1, 2, 3, 4],
-        "total": [Decimal("90"), Decimal("400"), Decimal("600"), Decimal("50"), Decimal("20")],
+        "total": pd.array([90, 400, 600, 50, 20], dtype="Int64") * MONEY_UNIT,
         "customer_key": ["k0", "k1", "k2", "k3", "k4"],
         "billing_country": ["US", "US", "US", "US", "DE"],
         "shipping_country": ["US", "US", "US", "FR", "DE"],

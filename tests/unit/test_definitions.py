@@ -1,4 +1,5 @@
-"""Every deployment in prefect.yaml points at a flow that imports and whose parameter form builds."""
+"""Every deployment in prefect.yaml points at a flow that imports and whose parameter form builds;
+every setting is documented."""
 
 import importlib.util
 from pathlib import Path
@@ -36,3 +37,11 @@ def test_ingest_parameters_are_typed_for_the_form():
     properties = parameter_schema(flow.fn).model_dump_for_openapi()["properties"]
     assert set(properties) == {"sources", "start", "end"}
     assert any(option.get("format") == "date-time" for option in properties["start"]["anyOf"])
+
+
+def test_every_setting_is_documented_once_in_docs_settings_md():
+    from shopops.settings import Settings
+
+    documented = (ROOT / "docs" / "settings.md").read_text()
+    for name in Settings.model_fields:
+        assert documented.count(f"| `SHOPOPS_{name.upper()}` |") == 1, f"SHOPOPS_{name.upper()} is not in docs/settings.md"

@@ -9,6 +9,11 @@ from tasks.normalize import normalize_shopify_orders, normalize_woocommerce_orde
 SECRET = b"test-key"
 
 
+def money(text: str) -> int:
+    """An amount as the pipeline carries it: whole ten-thousandths."""
+    return int(Decimal(text).scaleb(4))
+
+
 def shopify_order(**overrides):
     order = {
         "id": 5001, "name": "#1001", "email": "Jane.Doe@Example.com",
@@ -49,19 +54,19 @@ def test_shopify_order_becomes_canonical_rows_with_exact_money_and_utc_times():
     assert order["created_at"] == pd.Timestamp("2026-11-01T02:15:00Z")
     assert order["updated_at"] == pd.Timestamp("2026-11-02T14:00:00Z")
     assert (order["subtotal"], order["discount_total"], order["shipping_total"], order["tax_total"], order["total"]) == (
-        Decimal("45.48"), Decimal("4.00"), Decimal("4.99"), Decimal("3.68"), Decimal("50.15"))
-    assert order["refunded_total"] == Decimal("17.99")
+        money("45.48"), money("4.00"), money("4.99"), money("3.68"), money("50.15"))
+    assert order["refunded_total"] == money("17.99")
     assert (order["line_count"], order["item_count"]) == (2, 3)
     assert (order["billing_country"], order["shipping_country"], order["discount_codes"]) == ("US", "CA", "FALL10")
     assert len(order["customer_key"]) == 64 and "@" not in order["customer_key"]
 
     lines = batch.lines.set_index("line_id")
-    assert lines.loc["11", "line_total"] == Decimal("35.98")  # 2 x 19.99 - 4.00
-    assert lines.loc["12", "line_total"] == Decimal("5.50")
+    assert lines.loc["11", "line_total"] == money("35.98")  # 2 x 19.99 - 4.00
+    assert lines.loc["12", "line_total"] == money("5.50")
     assert lines.loc["11", "refunded_quantity"] == 1 and lines.loc["12", "refunded_quantity"] == 0
 
     refund = batch.refunds.iloc[0]
-    assert (refund["external_id"], refund["amount"], refund["created_at_estimated"]) == ("900", Decimal("17.99"), False)
+    assert (refund["external_id"], refund["amount"], refund["created_at_estimated"]) == ("900", money("17.99"), False)
     assert refund["created_at"] == pd.Timestamp("2026-11-02T13:59:00Z")
     assert batch.contacts.iloc[0]["email"] == "jane.doe@example.com"
     assert not batch.reasons.rids()
@@ -132,13 +137,13 @@ def test_woocommerce_order_uses_gmt_dates_exact_line_money_and_positive_refunds(
     assert order["created_at"] == pd.Timestamp("2026-10-24T21:30:00Z")
     assert order["updated_at"] == pd.Timestamp("2026-10-26T09:00:00Z")
     assert order["status"] == "partially_refunded"  # completed, with a refund
-    assert (order["subtotal"], order["discount_total"], order["total"]) == (Decimal("30.00"), Decimal("3.00"), Decimal("31.90"))
-    assert order["refunded_total"] == Decimal("10.00")
+    assert (order["subtotal"], order["discount_total"], order["total"]) == (money("30.00"), money("3.00"), money("31.90"))
+    assert order["refunded_total"] == money("10.00")
     assert order["payment_method"] == "cash_on_delivery"
     line = batch.lines.iloc[0]
-    assert (line["unit_price"], line["discount"], line["line_total"]) == (Decimal("10.0000"), Decimal("3.00"), Decimal("27.00"))
+    assert (line["unit_price"], line["discount"], line["line_total"]) == (money("10.0000"), money("3.00"), money("27.00"))
     refund = batch.refunds.iloc[0]
-    assert refund["amount"] == Decimal("10.00") and refund["created_at_estimated"]
+    assert refund["amount"] == money("10.00") and refund["created_at_estimated"]
     assert refund["created_at"] == pd.Timestamp("2026-10-26T09:00:00Z")
 
 
@@ -152,3 +157,14 @@ def test_woocommerce_full_refund_refunds_every_unit_and_cancellation_is_dated_by
     cancelled = batch.orders.iloc[1]
     assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"] == pd.Timestamp("2026-10-26T09:00:00Z")
     assert batch.orders.iloc[2]["status"] == "deleted" and batch.orders.iloc[2]["is_deleted"]
+
+
+def test_customer_keys_are_standard_hmac_sha256_of_the_normalised_email():
+    import hmac
+
+    from tasks.normalize.common import customer_keys
+
+    for secret in (b"k", b"x" * 64, b"y" * 100):  # shorter than, equal to and longer than a block
+        keys = customer_keys(pd.Series([" Jane@Example.com ", None]), pd.Series([None, 42], dtype=object), "shop", secret)
+        assert keys[0] == hmac.new(secret, b"jane@example.com", "sha256").hexdigest()
+        assert keys[1] == hmac.new(secret, b"shop:customer:42", "sha256").hexdigest()

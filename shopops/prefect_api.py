@@ -1,0 +1,33 @@
+"""One Prefect API for a command and every worker process it starts.
+
+Without PREFECT_API_URL, Prefect starts a temporary server per process; worker processes of a
+process-pool task runner would then each start their own and contend for the same database.
+`local_prefect_api()` starts one and hands its URL to this process and to children.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+
+@contextmanager
+def local_prefect_api() -> Iterator[str | None]:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield PREFECT_API_URL.value()
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    server = SubprocessASGIServer()
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
