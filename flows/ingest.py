@@ -153,6 +153,7 @@ def _summary_row(report: SourceReport) -> dict:
         **counts,
         "chunks": report.chunks,
         "seconds": round(report.seconds, 1),
+        "peak memory (MB)": round(report.peak_memory_mb),
         **{f"{stage} (s)": round(seconds, 1) for stage, seconds in report.stage_seconds.items()},
         "error": report.error or "",
     }

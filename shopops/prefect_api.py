@@ -29,5 +29,13 @@ def local_prefect_api() -> Iterator[str | None]:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield server.api_url
     finally:
+        _flush_run_logs()
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
+
+
+def _flush_run_logs() -> None:
+    """Send the logs still queued for the API, or they fail against the stopped server."""
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=5)

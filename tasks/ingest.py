@@ -9,11 +9,13 @@ Memory follows the chunk size, not the window.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import queue
-from contextlib import contextmanager
+import resource
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator
@@ -47,6 +49,7 @@ class SourceReport:
     seconds: float = 0.0
     data_docs: str | None = None
     http: dict = field(default_factory=dict)
+    peak_memory_mb: float = 0.0  # of the process that ran it (shared by sources on threads)
     stage_seconds: dict = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
 
@@ -139,7 +142,7 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
             for table, result in prepared.results.merged.items():
                 results.add(table, result)
             del prepared
-            gc.collect()  # the chunk's cyclic garbage, now: only young objects are scanned (see below)
+            release_memory()
             report.counts += counts
             report.chunks += 1
             log.info("%s: chunk %d — %d fetched: %d inserted, %d updated, %d unchanged, %d duplicates, "
@@ -164,6 +167,7 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
     finally:
         report.seconds = time.monotonic() - began
         report.http = _http_stats(connector)
+        report.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with write_transaction(engine) as conn:
             state.finish_audit(conn, run_id, connector.name, STREAM, report.status,
                                datetime.now(timezone.utc), report.error)
@@ -179,6 +183,19 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
 
 
 _gc_tuned = False
+try:
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # not glibc
+    _malloc_trim = None
+
+
+def release_memory() -> None:
+    """After a committed chunk: collect its cyclic garbage now (only young objects are scanned,
+    see tune_garbage_collector), then hand freed pages back to the system: glibc otherwise keeps
+    them in its per-thread arenas, and the next chunk on another thread does not reuse them."""
+    gc.collect()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def tune_garbage_collector() -> None:

@@ -1,0 +1,130 @@
+"""From a demand forecast to a reorder decision, per item, vectorised (SPEC §4 "Replenishment").
+
+    inventory position = on hand + on order − committed        (pre-sale stock is not on hand)
+    safety stock       = best sellers: `best_seller_cover_days` × daily forecast
+                         others: z · σ_d · √L, or z · √(L·σ_d² + d²·σ_L²) when σ_L is known
+    reorder point      = d · L + safety stock
+    order-up-to level  = reorder point + d · review days
+    suggested quantity = order-up-to − position when position ≤ reorder point, rounded up to the
+                         pack size, then raised to the minimum order quantity
+
+Best sellers are the turnover tier "A": the SKUs that, ranked by revenue, make up the first
+`best_seller_revenue_share` (80%) of it. Their safety stock is the handbook's fixed cover,
+because the formula under-protects the items whose stock-outs cost the most revenue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+LEVELS = np.array(["ok", "watch", "warning", "critical"], dtype=object)
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    best_seller_revenue_share: float = 0.8
+    best_seller_cover_days: float = 15.0
+    service_level: float = 0.95
+    review_days: float = 7.0          # an order should cover demand until the next review
+    target_cover_days: float = 30.0   # below this many days of cover: watch
+
+
+def best_sellers(revenue: np.ndarray, share: float) -> np.ndarray:
+    """Tier A: the highest-revenue items whose cumulative revenue, counted before each item, is
+    below `share` of the total (so the item that crosses the line is still in). No revenue → no."""
+    revenue = np.nan_to_num(np.asarray(revenue, dtype=np.float64))
+    total = revenue.sum()
+    tier = np.zeros(revenue.shape, dtype=bool)
+    if total <= 0:
+        return tier
+    order = np.argsort(-revenue, kind="stable")
+    before = np.concatenate([[0.0], np.cumsum(revenue[order])[:-1]])
+    tier[order] = (before < share * total) & (revenue[order] > 0)
+    return tier
+
+
+def safety_stock(forecast, std, lead_days, lead_std_days, best_seller, settings: PolicySettings):
+    """Units of safety stock and the rule that set them ("cover" | "service level" |
+    "service level with lead-time variability")."""
+    forecast, std = np.asarray(forecast, float), np.asarray(std, float)
+    lead, lead_std = np.asarray(lead_days, float), np.asarray(lead_std_days, float)
+    z = norm.ppf(settings.service_level)
+    variable_lead = np.isfinite(lead_std) & (lead_std > 0)
+    plain = z * std * np.sqrt(lead)
+    combined = z * np.sqrt(lead * std ** 2 + forecast ** 2 * np.where(variable_lead, lead_std, 0.0) ** 2)
+    formula = np.where(variable_lead, combined, plain)
+    units = np.where(best_seller, settings.best_seller_cover_days * forecast, formula)
+    rule = np.where(best_seller, f"{settings.best_seller_cover_days:g} days of cover (best seller)",
+                    np.where(variable_lead, "service level with lead-time variability", "service level"))
+    return units, rule.astype(object)
+
+
+def order_quantity(position, reorder_point, order_up_to, pack_size, moq):
+    """Units to order now and why the number is what it is (rounding is always explained)."""
+    position, reorder_point, order_up_to = (np.asarray(a, float) for a in (position, reorder_point, order_up_to))
+    pack = np.maximum(np.asarray(pack_size, dtype=np.int64), 1)
+    moq = np.maximum(np.asarray(moq, dtype=np.int64), 1)
+    needed = np.where(position <= reorder_point, np.maximum(order_up_to - position, 0.0), 0.0)
+    raw = np.ceil(needed - 1e-9).astype(np.int64)
+    packed = -(-raw // pack) * pack
+    quantity = np.where(raw > 0, np.maximum(packed, -(-moq // pack) * pack), 0)
+    reasons = np.full(position.shape, "", dtype=object)
+    reasons = np.where(raw == 0, np.where(position <= reorder_point, "at the reorder point but already up to target",
+                                          "above the reorder point"), reasons)
+    rounded = (raw > 0) & (packed > raw)
+    raised = (raw > 0) & (quantity > packed)
+    ordered = raw > 0
+    text = np.char.add(np.char.add("need ", raw.astype(str)), " units")
+    reasons = np.where(ordered, text.astype(object), reasons)
+    reasons = np.where(rounded, reasons + np.char.add("; rounded up to packs of ", pack.astype(str)).astype(object),
+                       reasons)
+    reasons = np.where(raised, reasons + np.char.add("; raised to the minimum order of ", moq.astype(str)).astype(object),
+                       reasons)
+    return quantity, reasons
+
+
+@dataclass(frozen=True)
+class Decision:
+    inventory_position: np.ndarray
+    safety_stock: np.ndarray
+    safety_rule: np.ndarray
+    reorder_point: np.ndarray
+    order_up_to: np.ndarray
+    quantity: np.ndarray
+    quantity_reason: np.ndarray
+    days_of_cover: np.ndarray     # on hand / daily forecast (inf without demand)
+    level: np.ndarray             # ok | watch | warning | critical
+    level_reason: np.ndarray
+    revenue_at_risk: np.ndarray   # forecast sales lost before an order placed today arrives
+
+
+def decide(*, on_hand, on_order, committed, forecast, std, lead_days, lead_std_days, pack_size, moq,
+           unit_price, best_seller, settings: PolicySettings) -> Decision:
+    on_hand = np.asarray(on_hand, float)
+    forecast = np.asarray(forecast, float)
+    lead = np.asarray(lead_days, float)
+    position = on_hand + np.asarray(on_order, float) - np.asarray(committed, float)
+    ss, rule = safety_stock(forecast, std, lead, lead_std_days, best_seller, settings)
+    reorder_point = forecast * lead + ss
+    order_up_to = reorder_point + forecast * settings.review_days
+    quantity, why = order_quantity(position, reorder_point, order_up_to, pack_size, moq)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(forecast > 0, np.maximum(on_hand, 0.0) / forecast, np.inf)
+        position_cover = np.where(forecast > 0, np.maximum(position, 0.0) / forecast, np.inf)
+    critical = (forecast > 0) & (position_cover < lead)
+    warning = ~critical & (forecast > 0) & (position <= reorder_point)
+    watch = ~critical & ~warning & (cover < settings.target_cover_days)
+    level = LEVELS[np.select([critical, warning, watch], [3, 2, 1], 0)]
+    reason = np.select(
+        [critical, warning, watch],
+        ["stock runs out before an order placed today can arrive",
+         "inventory position at or below the reorder point",
+         f"less than {settings.target_cover_days:g} days of cover"], "").astype(object)
+    short_days = np.where(critical, lead - position_cover, 0.0)
+    revenue_at_risk = short_days * forecast * np.nan_to_num(np.asarray(unit_price, float))
+    return Decision(position, ss, rule, reorder_point, order_up_to, quantity, why, cover, level, reason,
+                    revenue_at_risk)

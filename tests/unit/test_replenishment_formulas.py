@@ -1,0 +1,156 @@
+"""Replenishment formulas on hand-made items; every expected number is worked out in the comments."""
+
+import numpy as np
+import pytest
+
+from tasks.replenishment.demand import profile, sba
+from tasks.replenishment.policy import PolicySettings, best_sellers, decide, order_quantity, safety_stock
+
+T, F = True, False
+Z95 = 1.6448536269514722  # normal quantile of a 95% service level
+
+
+def one(units, in_stock=None):
+    units = np.array([units], dtype=float)
+    return profile(units, np.ones_like(units, dtype=bool) if in_stock is None else np.array([in_stock]))
+
+
+def test_steady_demand_is_smooth_and_forecast_by_its_mean():
+    p = one([2, 2, 2, 2])
+    assert p.demand_class[0] == "smooth" and p.method[0] == "mean"
+    assert (p.mean[0], p.std[0], p.adi[0], p.cv2[0], p.forecast[0]) == (2, 0, 1, 0, 2)
+
+
+def test_out_of_stock_days_are_left_out_not_counted_as_zero_demand():
+    # Sold 3 on each of the two days it was in stock; the two empty days were out of stock.
+    p = one([3, 0, 0, 3], [T, F, F, T])
+    assert p.observed_days[0] == 2 and p.censored_days[0] == 2
+    assert p.forecast[0] == 3  # not 6 / 4 = 1.5
+    assert p.demand_class[0] == "smooth"
+
+
+def test_alternating_sizes_are_erratic():
+    # sizes 1, 9, 1, 9: mean 5, sample variance 4 * 16 / 3 = 21.33, CV² = 21.33 / 25 = 0.853
+    p = one([1, 9, 1, 9])
+    assert p.demand_class[0] == "erratic"
+    assert p.cv2[0] == pytest.approx(64 / 3 / 25)
+    assert p.std[0] == pytest.approx(np.sqrt(64 / 3))
+
+
+def test_sparse_even_demand_is_intermittent_and_forecast_by_sba():
+    # Demand of 4 every fourth day: ADI 8 / 2 = 4, CV² 0. Croston: size 4, interval 4 from the
+    # first demand, unchanged by the second; SBA = (1 - 0.1 / 2) * 4 / 4 = 0.95 (the mean would be 1).
+    p = one([0, 0, 0, 4, 0, 0, 0, 4])
+    assert p.demand_class[0] == "intermittent" and p.method[0] == "sba"
+    assert p.adi[0] == 4
+    assert p.forecast[0] == pytest.approx(0.95)
+
+
+def test_sparse_uneven_demand_is_lumpy():
+    # Sizes 1 and 9 (mean 5, variance 32, CV² 1.28), ADI 6 / 2 = 3. Croston: size 1, interval 2
+    # at day 2; at day 4 size 1 + 0.1 * (9 - 1) = 1.8, interval 2 + 0.1 * (2 - 2) = 2.
+    # SBA = 0.95 * 1.8 / 2 = 0.855.
+    p = one([0, 1, 0, 9, 0, 0])
+    assert p.demand_class[0] == "lumpy"
+    assert p.cv2[0] == pytest.approx(1.28)
+    assert p.forecast[0] == pytest.approx(0.855)
+
+
+def test_a_single_sale_gives_a_small_positive_forecast():
+    # One sale of 5 on day 3: size 5, interval 3; SBA = 0.95 * 5 / 3.
+    p = one([0, 0, 5, 0])
+    assert p.demand_days[0] == 1 and p.demand_class[0] == "intermittent"
+    assert p.forecast[0] == pytest.approx(0.95 * 5 / 3)
+
+
+def test_no_demand_at_all():
+    p = one([0, 0, 0, 0])
+    assert p.demand_class[0] == "no demand" and p.method[0] == "none"
+    assert p.forecast[0] == 0 and p.std[0] == 0 and np.isnan(p.adi[0])
+
+
+def test_a_censored_day_neither_ends_nor_lengthens_an_interval():
+    # Demand on observed days 2 and 4 (day 3 out of stock): both intervals are 2 observed days.
+    forecast = sba(np.array([[0, 2, 0, 0, 2]], float), np.array([[T, T, F, T, T]]))
+    assert forecast[0] == pytest.approx(0.95 * 2 / 2)
+
+
+def test_items_are_profiled_independently_in_one_call():
+    units = np.array([[2, 2, 2, 2], [0, 0, 0, 0], [0, 0, 5, 0]], float)
+    p = profile(units, np.ones_like(units, dtype=bool))
+    assert list(p.demand_class) == ["smooth", "no demand", "intermittent"]
+
+
+def test_best_sellers_are_the_items_making_the_first_80_percent_of_revenue():
+    # Sorted 50, 30, 15, 5 (total 100): revenue before each is 0, 50, 80, 95; below 80 → the
+    # first two (30 crosses the line and is still in). Zero revenue is never a best seller.
+    assert list(best_sellers(np.array([15, 50, 5, 30]), 0.8)) == [F, T, F, T]
+    assert list(best_sellers(np.array([0, 0]), 0.8)) == [F, F]
+
+
+def test_safety_stock_by_tier_and_by_formula():
+    settings = PolicySettings()
+    units, rule = safety_stock(
+        forecast=[4, 3, 3], std=[2, 2, 2], lead_days=[9, 9, 9], lead_std_days=[np.nan, np.nan, 2],
+        best_seller=[T, F, F], settings=settings)
+    assert units[0] == 60                                   # 15 days * 4 a day
+    assert units[1] == pytest.approx(Z95 * 2 * 3)           # z * σ_d * √9
+    assert units[2] == pytest.approx(Z95 * np.sqrt(72))     # z * √(9 * 2² + 3² * 2²)
+    assert list(rule) == ["15 days of cover (best seller)", "service level", "service level with lead-time variability"]
+
+
+def test_order_quantities_round_up_to_packs_and_minimum_orders_and_say_so():
+    quantity, reason = order_quantity(
+        position=[10, 0, 0, 30], reorder_point=[20, 5, 5, 20], order_up_to=[47.5, 7, 7, 40],
+        pack_size=[12, 1, 10, 1], moq=[1, 20, 25, 1])
+    # 47.5 - 10 = 37.5 → 38 → 4 packs of 12 = 48; 7 → MOQ 20; 7 → 1 pack of 10, MOQ 25 → 3 packs = 30
+    assert list(quantity) == [48, 20, 30, 0]
+    assert reason[0] == "need 38 units; rounded up to packs of 12"
+    assert reason[1] == "need 7 units; raised to the minimum order of 20"
+    assert reason[2] == "need 7 units; rounded up to packs of 10; raised to the minimum order of 25"
+    assert reason[3] == "above the reorder point"
+
+
+def decide_one(**overrides):
+    values = dict(on_hand=50, on_order=0, committed=0, forecast=2, std=0, lead_days=10, lead_std_days=np.nan,
+                  pack_size=1, moq=1, unit_price=10, best_seller=F)
+    values.update(overrides)
+    return decide(**{k: np.array([v]) for k, v in values.items()}, settings=PolicySettings())
+
+
+def test_oversold_stock_is_critical_and_the_order_covers_the_backlog():
+    # On hand -5: position -5, nothing to sell. Reorder point 2 * 10 = 20, up to 20 + 2 * 7 = 34;
+    # order 34 - (-5) = 39. Ten days short at 2 a day and 10 each: 200 of revenue at risk.
+    d = decide_one(on_hand=-5)
+    assert d.level[0] == "critical"
+    assert d.quantity[0] == 39
+    assert d.revenue_at_risk[0] == pytest.approx(200)
+
+
+def test_at_the_reorder_point_is_a_warning():
+    # Position 22 - 2 committed = 20 = reorder point; 10 days of cover is not less than the lead time.
+    d = decide_one(on_hand=22, committed=2)
+    assert d.inventory_position[0] == 20 and d.reorder_point[0] == 20
+    assert d.level[0] == "warning" and d.quantity[0] == 14  # 34 - 20
+
+
+def test_below_target_cover_is_watch_and_orders_nothing():
+    d = decide_one(on_hand=50)  # 25 days of cover < 30; position 50 > reorder point 20
+    assert d.level[0] == "watch" and d.days_of_cover[0] == 25 and d.quantity[0] == 0
+
+
+def test_on_order_counts_toward_position_but_not_toward_cover():
+    d = decide_one(on_hand=4, on_order=60)  # position 64: no order; cover 2 days: watch
+    assert d.inventory_position[0] == 64 and d.quantity[0] == 0 and d.level[0] == "watch"
+
+
+def test_lead_time_longer_than_the_history_still_gives_a_reorder_point():
+    # 60-day lead time, σ_d 1: SS = z * √60 = 12.74; reorder point 60 + 12.74 = 72.74.
+    d = decide_one(on_hand=100, forecast=1, std=1, lead_days=60)
+    assert d.reorder_point[0] == pytest.approx(60 + Z95 * np.sqrt(60))
+    assert d.level[0] == "ok" and d.quantity[0] == 0
+
+
+def test_zero_demand_never_alerts_nor_orders():
+    d = decide_one(on_hand=0, forecast=0)
+    assert d.level[0] == "ok" and d.quantity[0] == 0 and np.isinf(d.days_of_cover[0])
