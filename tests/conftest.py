@@ -11,7 +11,9 @@ from sqlalchemy import create_engine, text
 from shopops.settings import reset_settings_cache
 
 POSTGRES_ADMIN_URL = os.environ.get("SHOPOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-POSTGRES_TEST_DB = "shopops_test"
+# One database per test session, so that two runs on one machine (CI and a developer) never
+# drop each other's tables.
+POSTGRES_TEST_DB = f"shopops_test_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
@@ -27,20 +29,33 @@ def isolated_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url():
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": POSTGRES_TEST_DB}).scalar()
-            if not exists:
-                conn.execute(text(f"CREATE DATABASE {POSTGRES_TEST_DB}"))
+            _drop_databases_of_dead_sessions(conn)
+            conn.execute(text(f"CREATE DATABASE {POSTGRES_TEST_DB}"))
     except Exception as exc:  # the tests must run on PostgreSQL too: say how to get it
+        admin.dispose()
         pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({type(exc).__name__}); start it with "
                     "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set "
                     "SHOPOPS_TEST_POSTGRES_URL")
-    finally:
-        admin.dispose()
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{POSTGRES_TEST_DB}"
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{POSTGRES_TEST_DB}"
+    from warehouse.engine import dispose_engines
+
+    dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {POSTGRES_TEST_DB} WITH (FORCE)"))
+    admin.dispose()
+
+
+def _drop_databases_of_dead_sessions(conn) -> None:
+    """Test databases left behind by sessions that were killed before they could clean up."""
+    names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'shopops\\_test\\_%'")).scalars()
+    for name in list(names):
+        pid = name.rsplit("_", 1)[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.normalize.common import Reasons, describe_bad, external_ids, fields, parse_int, parse_money, parse_times, text
+from tasks.normalize.common import Reasons, external_ids, fields, parse_int, parse_money, parse_times, text
 from tasks.normalize.flatten import flatten
 
 PRESALE_TAGS = {"presale", "pre-sale", "preorder", "pre-order"}
@@ -22,8 +22,7 @@ def normalize_variants(products: list[dict], costs: list[dict]) -> tuple[pd.Data
     variant = fields(variants, ["sku", "title", "price", "updated_at", "inventory_item_id"])
     product = lambda name: top[name].to_numpy()[parents]  # noqa: E731
     price_raw = variant["price"]
-    list_price, bad_price = parse_money(price_raw)
-    reasons.add(rid[bad_price.to_numpy()], describe_bad("unparsable money", "variants.price", price_raw[bad_price]))
+    list_price = reasons.parsed(rid, price_raw, parse_money, "money", "variants.price")
     created, _ = parse_times(pd.Series(product("created_at"), dtype=object))
     product_updated, _ = parse_times(pd.Series(product("updated_at"), dtype=object))
     variant_updated, _ = parse_times(variant["updated_at"])

@@ -61,6 +61,12 @@ class Reasons:
             for rid in rids.tolist():
                 self.by_rid[rid].append(message)
 
+    def parsed(self, rids, values: pd.Series, parse, what: str, field_name: str) -> pd.Series:
+        """`parse(values)`, each value it cannot parse reported as "unparsable <what> in <field>: <value>"."""
+        result, bad = parse(values)
+        self.add(np.asarray(rids)[bad.to_numpy()], describe_bad(f"unparsable {what}", field_name, values[bad]))
+        return result
+
     def merge(self, other: "Reasons") -> None:
         for rid, texts in other.by_rid.items():
             self.by_rid[rid].extend(texts)

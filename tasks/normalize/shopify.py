@@ -7,7 +7,7 @@ import pandas as pd
 
 from tasks.normalize.common import (
     CONTACT_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, customer_keys,
-    describe_bad, email_addresses, empty_frame, external_ids, fields, join_codes, nested, not_objects,
+    email_addresses, empty_frame, external_ids, fields, join_codes, nested, not_objects,
     parse_int, parse_money, parse_times, payloads, text,
 )
 from tasks.normalize.flatten import flatten, sum_by
@@ -38,8 +38,7 @@ def normalize_shopify_orders(records: list, source: str, secret: bytes) -> Norma
     external_id = external_ids(top["id"])
     times = {}
     for name in TIMESTAMPS:
-        times[name], bad = parse_times(top[name])
-        reasons.add(rid[bad.to_numpy()], describe_bad("unparsable timestamp", name, top[name][bad]))
+        times[name] = reasons.parsed(rid, top[name], parse_times, "timestamp", name)
 
     shipping_raw = nested(top["total_shipping_price_set"], "shop_money", "amount")
     money = {}
@@ -50,8 +49,7 @@ def normalize_shopify_orders(records: list, source: str, secret: bytes) -> Norma
         ("total", top["total_price"], "total_price"),
         ("shipping_total", shipping_raw, "total_shipping_price_set.shop_money.amount"),
     ):
-        money[canonical], bad = parse_money(raw)
-        reasons.add(rid[bad.to_numpy()], describe_bad("unparsable money", label, raw[bad]))
+        money[canonical] = reasons.parsed(rid, raw, parse_money, "money", label)
     # Orders without shipping or discounts may omit the field: that is zero, not missing.
     money["shipping_total"] = money["shipping_total"].mask(shipping_raw.isna().to_numpy(), 0)
     money["discount_total"] = money["discount_total"].mask(top["total_discounts"].isna().to_numpy(), 0)
@@ -116,14 +114,9 @@ def _lines(top: pd.DataFrame, source: str, external_id: pd.Series) -> tuple[pd.D
     if not items:
         return empty_frame(LINE_COLUMNS), reasons
     item = fields(items, LINE_FIELDS)
-    quantity, bad_quantity = parse_int(item["quantity"])
-    reasons.add(rids[bad_quantity.to_numpy()],
-                describe_bad("unparsable quantity", "line_items.quantity", item["quantity"][bad_quantity]))
-    unit_price, bad_price = parse_money(item["price"])
-    discount, bad_discount = parse_money(item["total_discount"])
-    reasons.add(rids[bad_price.to_numpy()], describe_bad("unparsable money", "line_items.price", item["price"][bad_price]))
-    reasons.add(rids[bad_discount.to_numpy()],
-                describe_bad("unparsable money", "line_items.total_discount", item["total_discount"][bad_discount]))
+    quantity = reasons.parsed(rids, item["quantity"], parse_int, "quantity", "line_items.quantity")
+    unit_price = reasons.parsed(rids, item["price"], parse_money, "money", "line_items.price")
+    discount = reasons.parsed(rids, item["total_discount"], parse_money, "money", "line_items.total_discount")
     discount = discount.mask(item["total_discount"].isna().to_numpy(), 0)
     line_id = external_ids(item["id"])
     lines = pd.DataFrame({
@@ -166,15 +159,11 @@ def _refunds(top: pd.DataFrame, source: str, external_id: pd.Series) -> tuple[pd
     if not items:
         return empty_frame(REFUND_COLUMNS), reasons
     refund = fields(items, REFUND_FIELDS)
-    created_at, bad_created = parse_times(refund["created_at"])
-    reasons.add(rids[bad_created.to_numpy()],
-                describe_bad("unparsable timestamp", "refunds.created_at", refund["created_at"][bad_created]))
+    created_at = reasons.parsed(rids, refund["created_at"], parse_times, "timestamp", "refunds.created_at")
     # The money that went back is the sum of the refund's successful refund transactions.
     tx_refund, transactions = flatten(refund["transactions"])
     tx = fields(transactions, ["kind", "status", "amount"])
-    amounts, bad_amounts = parse_money(tx["amount"])
-    reasons.add(rids[tx_refund][bad_amounts.to_numpy()],
-                describe_bad("unparsable money", "refunds.transactions.amount", tx["amount"][bad_amounts]))
+    amounts = reasons.parsed(rids[tx_refund], tx["amount"], parse_money, "money", "refunds.transactions.amount")
     counted = ((tx["kind"] == "refund") & (tx["status"].isin(["success"]) | tx["status"].isna())).to_numpy()
     frame = pd.DataFrame({
         "rid": rids,

@@ -8,12 +8,14 @@ time (flagged `created_at_estimated`) and a fully refunded order counts every un
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
 from tasks.normalize.common import (
     CONTACT_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, customer_keys,
-    describe_bad, email_addresses, empty_frame, external_ids, fields, join_codes, nested, not_objects,
+    email_addresses, empty_frame, external_ids, fields, join_codes, nested, not_objects,
     parse_int, parse_money, parse_times, payloads, text,
 )
 from tasks.normalize.flatten import flatten, sum_by
@@ -44,12 +46,10 @@ def normalize_woocommerce_orders(records: list, source: str, secret: bytes) -> N
     external_id = external_ids(top["id"])
     times = {}
     for canonical, field in TIMESTAMPS.items():
-        times[canonical], bad = parse_times(top[field], naive_is_utc=True)
-        reasons.add(rid[bad.to_numpy()], describe_bad("unparsable timestamp", field, top[field][bad]))
+        times[canonical] = reasons.parsed(rid, top[field], partial(parse_times, naive_is_utc=True), "timestamp", field)
     money = {}
     for canonical, field in MONEY.items():
-        money[canonical], bad = parse_money(top[field])
-        reasons.add(rid[bad.to_numpy()], describe_bad("unparsable money", field, top[field][bad]))
+        money[canonical] = reasons.parsed(rid, top[field], parse_money, "money", field)
 
     lines, line_reasons = _lines(top, source, external_id)
     refunds, refund_reasons = _refunds(top, source, external_id, times["updated_at"])
@@ -117,13 +117,9 @@ def _lines(top: pd.DataFrame, source: str, external_id: pd.Series) -> tuple[pd.D
     if not items:
         return empty_frame(LINE_COLUMNS + ["subtotal"]), reasons
     item = fields(items, LINE_FIELDS)
-    quantity, bad_quantity = parse_int(item["quantity"])
-    reasons.add(rids[bad_quantity.to_numpy()],
-                describe_bad("unparsable quantity", "line_items.quantity", item["quantity"][bad_quantity]))
-    subtotal, bad_subtotal = parse_money(item["subtotal"])
-    line_total, bad_total = parse_money(item["total"])
-    reasons.add(rids[bad_subtotal.to_numpy()], describe_bad("unparsable money", "line_items.subtotal", item["subtotal"][bad_subtotal]))
-    reasons.add(rids[bad_total.to_numpy()], describe_bad("unparsable money", "line_items.total", item["total"][bad_total]))
+    quantity = reasons.parsed(rids, item["quantity"], parse_int, "quantity", "line_items.quantity")
+    subtotal = reasons.parsed(rids, item["subtotal"], parse_money, "money", "line_items.subtotal")
+    line_total = reasons.parsed(rids, item["total"], parse_money, "money", "line_items.total")
     # The exact unit price is subtotal / quantity, rounded half up to the money scale.
     positive = (quantity > 0).fillna(False).to_numpy()
     unit_price = subtotal.copy()
@@ -153,8 +149,7 @@ def _refunds(top: pd.DataFrame, source: str, external_id: pd.Series,
     if not items:
         return empty_frame(REFUND_COLUMNS), reasons
     refund = fields(items, ["id", "reason", "total"])
-    amount, bad = parse_money(refund["total"])
-    reasons.add(rids[bad.to_numpy()], describe_bad("unparsable money", "refunds.total", refund["total"][bad]))
+    amount = reasons.parsed(rids, refund["total"], parse_money, "money", "refunds.total")
     frame = pd.DataFrame({
         "rid": rids,
         "source": source,
