@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call otherwise
+    # Libraries' chatter (one line per Prefect API call, Alembic's plugin set-up, GE's temporary
+    # folders) would bury the pipeline's own progress lines.
+    for noisy in ("httpx", "alembic.runtime.plugins", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     from shopops.logs import install_redaction
 
     install_redaction()

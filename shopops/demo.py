@@ -44,8 +44,10 @@ def run_demo(days: int = 90) -> int:
 
         upgrade()
         from flows.ingest import ingest_orders
+        from shopops.prefect_api import local_prefect_api
 
-        summary = ingest_orders(start=None, end=None)
+        with local_prefect_api():  # PREFECT_API_URL if set (your server's UI), else a temporary one
+            summary = ingest_orders(start=None, end=None)
         supply_file = data_dir / "sandbox-supply.csv"
         sandbox.write_supply_csv(supply_file)
         from tasks.supply import import_supply

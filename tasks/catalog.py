@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Date, Engine, bindparam, select, text
 
 from connectors.shopify import ShopifyConnector
 from shopops.logs import get_logger
@@ -71,6 +71,7 @@ def sync_shopify_catalog(connector: ShopifyConnector, engine: Engine, *, run_id:
             state.start_audit(conn, run_id, connector.name, stream, None, None, started)
         report.products = _write_products(conn, connector.name, variants, reasons, products, is_master, currency, run_id, now)
         report.inventory, report.inventory_removed = _write_levels(conn, connector.name, levels, level_reasons, levels_raw, run_id, now)
+        _snapshot_levels(conn, connector.name, run_id, taken_at=datetime.now(timezone.utc))
         state.add_counts(conn, run_id, connector.name, "products", report.products)
         state.add_counts(conn, run_id, connector.name, "inventory_levels", report.inventory)
         for stream in ("products", "inventory_levels"):
@@ -145,6 +146,21 @@ def _write_levels(conn, source, levels, reasons, levels_raw, run_id, now) -> tup
                           "WHERE g.location_id = inventory_levels.location_id AND g.sku = inventory_levels.sku)"),
                      {"source": source})
     return counts, len(gone)
+
+
+def _snapshot_levels(conn, source: str, run_id: str, taken_at: datetime) -> None:
+    """Today's row of inventory_snapshots for every level the shop has now. A later sync the same
+    day overwrites a changed value and leaves an unchanged one alone (run_id and taken_at say
+    when the day's value was read). Dated by when the stock was read, never by a backfill's window."""
+    conn.execute(text(
+        "INSERT INTO inventory_snapshots (source, location_id, sku, snapshot_date, available, run_id, taken_at) "
+        "SELECT source, location_id, sku, :day, available, :run_id, :taken_at FROM inventory_levels "
+        "WHERE source = :source "
+        "ON CONFLICT (source, location_id, sku, snapshot_date) DO UPDATE SET available = excluded.available, "
+        "run_id = excluded.run_id, taken_at = excluded.taken_at "
+        "WHERE inventory_snapshots.available <> excluded.available"
+    ).bindparams(bindparam("taken_at", type_=UtcDateTime), bindparam("day", type_=Date)),
+        {"source": source, "day": taken_at.date(), "run_id": run_id, "taken_at": taken_at})
 
 
 def _differs(merged: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -8,7 +8,7 @@ Each table's data contract (its Great Expectations suite) is in warehouse/expect
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, MetaData, String, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, MetaData, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from warehouse.types import Money, UtcDateTime
@@ -172,6 +172,23 @@ class InventoryLevel(Base):
     run_id: Mapped[str] = mapped_column(RunId)
 
     __table_args__ = (Index(None, "sku"),)
+
+
+class InventorySnapshot(Base):
+    """Stock per location at the end of each day (the last sync of the day wins), so that
+    replenishment can tell a day without sales from a day without stock, and a backfill sees
+    only the stock that was known at its date. History from before shopops ran can be imported."""
+
+    __tablename__ = "inventory_snapshots"
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    location_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    snapshot_date = mapped_column(Date, primary_key=True)
+    available: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(RunId)
+    taken_at = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (Index(None, "snapshot_date"),)
 
 
 class Quarantine(Base):

@@ -15,6 +15,7 @@ RUN_METADATA = {
     "customers": ("updated_at",),
     "products": ("run_id", "updated_at"),
     "inventory_levels": ("run_id", "fetched_at"),
+    "inventory_snapshots": ("run_id", "taken_at"),
     "quarantine": ("id", "run_id", "quarantined_at"),
     "sync_state": ("run_id", "updated_at"),
 }
