@@ -13,6 +13,7 @@ sources:
   - name: woo-eu
     kind: woocommerce
     base_url: https://shop.example.eu
+    stock_pool: shop-eu           # replenishment: whose stock its orders draw on (default: itself)
     credentials:
       consumer_key: {env: WOO_EU_KEY}
       consumer_secret: {env: WOO_EU_SECRET}

@@ -46,17 +46,36 @@ def run_demo(days: int = 90) -> int:
         from flows.ingest import ingest_orders
         from shopops.prefect_api import local_prefect_api
 
-        with local_prefect_api():  # PREFECT_API_URL if set (your server's UI), else a temporary one
-            summary = ingest_orders(start=None, end=None)
-        supply_file = data_dir / "sandbox-supply.csv"
-        sandbox.write_supply_csv(supply_file)
+        from flows.replenishment import replenishment
         from tasks.supply import import_supply
         from warehouse.engine import get_engine
 
-        supply = import_supply(get_engine(), supply_file)
+        with local_prefect_api():  # PREFECT_API_URL if set (your server's UI), else a temporary one
+            summary = ingest_orders(start=None, end=None)
+            supply_file = data_dir / "sandbox-supply.csv"
+            sandbox.write_supply_csv(supply_file)
+            supply = import_supply(get_engine(), supply_file)
+            plan = replenishment(history_days=days)
 
     _report(summary, supply.loaded, settings)
+    _report_replenishment(plan)
     return 0
+
+
+def _report_replenishment(plan: dict) -> None:
+    from warehouse.engine import get_engine
+    from warehouse.models import StockAlert
+
+    with get_engine().connect() as conn:
+        urgent = conn.execute(select(StockAlert.sku, StockAlert.location, StockAlert.level, StockAlert.reason,
+                                     StockAlert.suggested_quantity)
+                              .where(StockAlert.as_of_date == plan["as_of"], StockAlert.level == "critical")
+                              .order_by(StockAlert.revenue_at_risk.desc()).limit(5)).all()
+    print(f"\nReplenishment for {plan['as_of']}: {plan['skus_planned']} SKUs planned, {plan['to_order']} to order; "
+          f"{plan['critical']} critical, {plan['warning']} warning, {plan['watch']} watch "
+          "(tables replenishment_suggestions and stock_alerts).")
+    for sku, pool, level, reason, quantity in urgent:
+        print(f"  {level:<8} {sku} ({pool}): {reason}; order {quantity}")
 
 
 def _report(summary: list[dict], supply_loaded: int, settings) -> None:

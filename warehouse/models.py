@@ -191,6 +191,67 @@ class InventorySnapshot(Base):
     __table_args__ = (Index(None, "snapshot_date"),)
 
 
+class ReplenishmentSuggestion(Base):
+    """One row per SKU, stock pool and business date: every input of the decision and the decision."""
+
+    __tablename__ = "replenishment_suggestions"
+    as_of_date = mapped_column(Date, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    location: Mapped[str] = mapped_column(SourceName, primary_key=True)  # the stock pool (a shop)
+    supplier: Mapped[str | None] = mapped_column(String(128))
+    history_days: Mapped[int] = mapped_column(Integer)
+    observed_days: Mapped[int] = mapped_column(Integer)    # in stock: counted
+    censored_days: Mapped[int] = mapped_column(Integer)    # out of stock: left out of demand
+    units_sold: Mapped[float] = mapped_column(Float)
+    demand_class: Mapped[str] = mapped_column(String(16))
+    forecast_method: Mapped[str] = mapped_column(String(8))
+    forecast_daily: Mapped[float] = mapped_column(Float)
+    demand_std: Mapped[float] = mapped_column(Float)
+    best_seller: Mapped[bool] = mapped_column(Boolean)
+    available: Mapped[float] = mapped_column(Float)
+    committed: Mapped[float] = mapped_column(Float)
+    on_hand: Mapped[float] = mapped_column(Float)
+    on_order: Mapped[float] = mapped_column(Float)
+    presale_pool: Mapped[float] = mapped_column(Float)
+    inventory_position: Mapped[float] = mapped_column(Float)
+    lead_time_days: Mapped[float] = mapped_column(Float)
+    lead_time_source: Mapped[str] = mapped_column(String(32))
+    lead_time_std_days: Mapped[float | None] = mapped_column(Float)
+    service_level: Mapped[float] = mapped_column(Float)
+    safety_stock_rule: Mapped[str] = mapped_column(String(64))
+    safety_stock: Mapped[float] = mapped_column(Float)
+    reorder_point: Mapped[float] = mapped_column(Float)
+    order_up_to: Mapped[float] = mapped_column(Float)
+    pack_size: Mapped[int] = mapped_column(Integer)
+    moq: Mapped[int] = mapped_column(Integer)
+    suggested_quantity: Mapped[int] = mapped_column(Integer)
+    quantity_reason: Mapped[str] = mapped_column(Text)
+    unit_cost: Mapped[float | None] = mapped_column(Float)
+    run_id: Mapped[str] = mapped_column(RunId)
+    computed_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class StockAlert(Base):
+    """SKUs that need attention on a business date: critical, warning or watch."""
+
+    __tablename__ = "stock_alerts"
+    as_of_date = mapped_column(Date, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    location: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    level: Mapped[str] = mapped_column(String(8))           # critical | warning | watch
+    reason: Mapped[str] = mapped_column(Text)
+    days_of_cover: Mapped[float | None] = mapped_column(Float)
+    stockout_date = mapped_column(Date)
+    inventory_position: Mapped[float] = mapped_column(Float)
+    reorder_point: Mapped[float] = mapped_column(Float)
+    forecast_daily: Mapped[float] = mapped_column(Float)
+    lead_time_days: Mapped[float] = mapped_column(Float)
+    suggested_quantity: Mapped[int] = mapped_column(Integer)
+    revenue_at_risk: Mapped[float] = mapped_column(Float)
+    run_id: Mapped[str] = mapped_column(RunId)
+    computed_at = mapped_column(UtcDateTime, nullable=False)
+
+
 class Quarantine(Base):
     """Records that could not be loaded, with every reason; one row per distinct record.
 

@@ -75,9 +75,17 @@ class Sandbox:
             entry = {"name": store.name, "kind": store.kind, "base_url": f"{self.url}/{store.kind}/{store.name}"}
             if store.kind == "shopify":
                 entry["api_version"] = SHOPIFY_API_VERSION
+            else:  # a WooCommerce store has no stock API here: it ships from a Shopify shop's stock
+                entry["stock_pool"] = self._stock_pool_for(store)
             entry["credentials"] = {field: {"env": env} for field, env in credential_env_names(store).items()}
             entries.append(entry)
         return entries
+
+    def _stock_pool_for(self, store) -> str:
+        """The Shopify shop selling in the same currency, else the first one (else the store itself)."""
+        shops = [s for s in self.config.stores if s.kind == "shopify"]
+        same_currency = [s for s in shops if s.currency == store.currency]
+        return (same_currency or shops or [store])[0].name
 
     def credentials(self) -> dict[str, str]:
         """Env var name -> secret, for every store."""

@@ -72,8 +72,9 @@ def order_quantity(position, reorder_point, order_up_to, pack_size, moq):
     packed = -(-raw // pack) * pack
     quantity = np.where(raw > 0, np.maximum(packed, -(-moq // pack) * pack), 0)
     reasons = np.full(position.shape, "", dtype=object)
-    reasons = np.where(raw == 0, np.where(position <= reorder_point, "at the reorder point but already up to target",
-                                          "above the reorder point"), reasons)
+    reasons = np.where(raw == 0, np.select(
+        [position > reorder_point, order_up_to <= 0], ["above the reorder point", "no demand to cover"],
+        "at the reorder point but already up to target"), reasons)
     rounded = (raw > 0) & (packed > raw)
     raised = (raw > 0) & (quantity > packed)
     ordered = raw > 0

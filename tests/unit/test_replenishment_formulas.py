@@ -154,3 +154,4 @@ def test_lead_time_longer_than_the_history_still_gives_a_reorder_point():
 def test_zero_demand_never_alerts_nor_orders():
     d = decide_one(on_hand=0, forecast=0)
     assert d.level[0] == "ok" and d.quantity[0] == 0 and np.isinf(d.days_of_cover[0])
+    assert d.quantity_reason[0] == "no demand to cover"

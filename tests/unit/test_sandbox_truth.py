@@ -106,6 +106,7 @@ def test_sources_credentials_and_supply_csv(tmp_path):
             "credentials": {"access_token": {"env": "SHOPOPS_SANDBOX_SHOP_US_TOKEN"}}}
         assert sources["woo-eu"] == {
             "name": "woo-eu", "kind": "woocommerce", "base_url": f"{sb.url}/woocommerce/woo-eu",
+            "stock_pool": "shop-eu",  # the Shopify shop selling in the same currency
             "credentials": {"consumer_key": {"env": "SHOPOPS_SANDBOX_WOO_EU_KEY"},
                             "consumer_secret": {"env": "SHOPOPS_SANDBOX_WOO_EU_SECRET"}}}
         credentials = sb.credentials()
