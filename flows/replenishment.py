@@ -16,6 +16,7 @@ from connectors.sources import load_sources
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
 from tasks.replenishment.plan import PlanSettings, build_plan
+from tasks.replenishment.policy import SlowMoverSettings
 from tasks.replenishment.store import ALERT_ORDER, replace_plan
 from warehouse.engine import get_engine, write_transaction
 from warehouse.migrate import check_schema
@@ -30,7 +31,8 @@ def _run_name() -> str:
                   "and stock alerts for one business date.")
 def replenishment(as_of: date | None = None, history_days: int = 90, best_seller_cover_days: float = 15.0,
                   best_seller_revenue_share: float = 0.8, service_level: float = 0.95, review_days: float = 7.0,
-                  target_cover_days: float = 30.0, default_lead_time_days: int = 14) -> dict:
+                  target_cover_days: float = 30.0, default_lead_time_days: int = 14,
+                  slow_mover_days: int = 30) -> dict:
     """Write replenishment_suggestions and stock_alerts for `as_of` (re-running replaces that date's rows).
 
     Args:
@@ -42,6 +44,8 @@ def replenishment(as_of: date | None = None, history_days: int = 90, best_seller
         review_days: An order should last until the next review this many days later.
         target_cover_days: Below this many days of stock on hand a SKU is on the watch list.
         default_lead_time_days: Lead time of SKUs without supplier terms.
+        slow_mover_days: A SKU in stock that has not sold for this many in-stock days gets a
+            delisting warning (listings younger than this and pre-sale SKUs are exempt).
     """
     install_redaction()
     log = get_logger("shopops.flows")
@@ -50,7 +54,8 @@ def replenishment(as_of: date | None = None, history_days: int = 90, best_seller
     settings = PlanSettings(
         history_days=history_days, best_seller_cover_days=best_seller_cover_days,
         best_seller_revenue_share=best_seller_revenue_share, service_level=service_level,
-        review_days=review_days, target_cover_days=target_cover_days, default_lead_time_days=default_lead_time_days)
+        review_days=review_days, target_cover_days=target_cover_days, default_lead_time_days=default_lead_time_days,
+        slow_movers=SlowMoverSettings(idle_days=slow_mover_days, new_listing_days=slow_mover_days))
     engine = get_engine()
     check_schema(engine)
     run_id = str(flow_run.id or uuid.uuid4())
@@ -66,9 +71,11 @@ def replenishment(as_of: date | None = None, history_days: int = 90, best_seller
     levels = alerts["level"].value_counts().to_dict()
     summary = {"as_of": as_of.isoformat(), "skus_planned": len(plan.rows),
                "to_order": int((plan.rows["suggested_quantity"] > 0).sum()),
+               "delisting_warnings": int(plan.rows["delisting_warning"].sum()),
                **{level: int(levels.get(level, 0)) for level in ALERT_ORDER}}
-    log.info("replenishment %s: %d SKUs planned, %d to order; %d critical, %d warning, %d watch", as_of,
-             summary["skus_planned"], summary["to_order"], summary["critical"], summary["warning"], summary["watch"])
+    log.info("replenishment %s: %d SKUs planned, %d to order; %d critical, %d warning, %d watch; "
+             "%d delisting warnings", as_of, summary["skus_planned"], summary["to_order"], summary["critical"],
+             summary["warning"], summary["watch"], summary["delisting_warnings"])
     create_table_artifact(
         key="replenishment-alerts", table=_alert_table(alerts),
         description=f"Stock alerts for {as_of}: critical and warning first, then by revenue at risk "

@@ -227,6 +227,12 @@ class ReplenishmentSuggestion(Base):
     suggested_quantity: Mapped[int] = mapped_column(Integer)
     quantity_reason: Mapped[str] = mapped_column(Text)
     unit_cost: Mapped[float | None] = mapped_column(Float)
+    margin: Mapped[float | None] = mapped_column(Float)               # (list price - cost) / list price
+    idle_in_stock_days: Mapped[int] = mapped_column(Integer)          # in-stock days since the last sale
+    delisting_warning: Mapped[bool] = mapped_column(Boolean)
+    delisting_reason: Mapped[str] = mapped_column(Text)
+    slow_mover_score: Mapped[int] = mapped_column(Integer)            # 0-100, higher is worse
+    slow_mover_action: Mapped[str] = mapped_column(String(32))        # clearance | bundle | off-site promotion
     run_id: Mapped[str] = mapped_column(RunId)
     computed_at = mapped_column(UtcDateTime, nullable=False)
 

@@ -106,3 +106,15 @@ def sba(units: np.ndarray, in_stock: np.ndarray, *, alpha: float = 0.1) -> np.nd
         interval = np.where(later, interval + alpha * (since - interval), interval)
         since = np.where(hit, 0.0, since)
     return (1 - alpha / 2) * size / interval
+
+
+def idle_in_stock_days(units: np.ndarray, in_stock: np.ndarray) -> np.ndarray:
+    """Per row: in-stock days since the last sale (all in-stock days if it never sold). Days out
+    of stock neither count nor break the run: nobody could buy the item then."""
+    units = np.asarray(units, dtype=np.float64)
+    observed = np.asarray(in_stock, dtype=bool)
+    days = units.shape[1]
+    sold = observed & (units > 0)
+    last_sale = np.where(sold.any(axis=1), days - 1 - np.argmax(sold[:, ::-1], axis=1), -1)
+    after = np.arange(days)[None, :] > last_sale[:, None]
+    return (observed & after).sum(axis=1)

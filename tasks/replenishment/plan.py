@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, func, select
 
-from tasks.replenishment.demand import profile
+from tasks.replenishment.demand import idle_in_stock_days, profile
 from tasks.replenishment.history import in_stock_matrix, units_matrix
-from tasks.replenishment.policy import PolicySettings, best_sellers, decide
+from tasks.replenishment.policy import PolicySettings, SlowMoverSettings, best_sellers, decide, slow_movers
 from warehouse.io import read_frame
 from warehouse.models import InventorySnapshot, Order, OrderLine, Product
 
@@ -34,6 +34,7 @@ NOT_SALES = ("cancelled", "failed", "deleted")
 class PlanSettings(PolicySettings):
     history_days: int = 90
     default_lead_time_days: int = 14
+    slow_movers: SlowMoverSettings = SlowMoverSettings()
 
 
 @dataclass
@@ -80,6 +81,14 @@ def build_plan(conn: Connection, as_of: date, pools: dict[str, str], settings: P
         unit_price=price, best_seller=tier_a, settings=settings)
 
     exempt = presale  # nothing to plan until the pre-sale ships
+    cost = products["unit_cost"].astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margin = np.where(price > 0, (price - cost) / price, np.nan)
+    listed = pd.to_datetime(products["listed_at"], utc=True)
+    listed_days = ((pd.Timestamp(_midnight(as_of)) - listed) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+    idle = idle_in_stock_days(units, in_stock)
+    delist, slow_score, slow_action, delist_reason = slow_movers(
+        idle, demand.mean, margin, listed_days, presale, available, settings.slow_movers)
     as_of_ts = pd.Timestamp(as_of)
     cover = decision.days_of_cover
     rows = pd.DataFrame({
@@ -114,7 +123,13 @@ def build_plan(conn: Connection, as_of: date, pools: dict[str, str], settings: P
         "moq": products["moq"].fillna(1).to_numpy(dtype=np.int64),
         "suggested_quantity": np.where(exempt, 0, decision.quantity),
         "quantity_reason": np.where(exempt, "pre-sale SKU: not replenished", decision.quantity_reason),
-        "unit_cost": products["unit_cost"].astype(float).to_numpy(),
+        "unit_cost": cost,
+        "margin": margin,
+        "idle_in_stock_days": idle,
+        "delisting_warning": delist,
+        "delisting_reason": delist_reason,
+        "slow_mover_score": slow_score,
+        "slow_mover_action": slow_action,
         "days_of_cover": np.where(np.isfinite(cover), cover, np.nan),
         "stockout_date": np.where(np.isfinite(cover), as_of_ts + pd.to_timedelta(np.nan_to_num(cover, posinf=0), unit="D"),
                                   pd.NaT),
@@ -155,7 +170,7 @@ def _pool_snapshots(conn: Connection, since: date, as_of: date) -> pd.DataFrame:
 def _products(conn: Connection) -> pd.DataFrame:
     return read_frame(conn, select(
         Product.sku, Product.supplier, Product.unit_cost, Product.list_price, Product.pack_size, Product.moq,
-        Product.lead_time_days, Product.lead_time_std_days, Product.is_presale,
+        Product.lead_time_days, Product.lead_time_std_days, Product.is_presale, Product.listed_at,
     )).set_index("sku")
 
 

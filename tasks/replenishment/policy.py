@@ -129,3 +129,39 @@ def decide(*, on_hand, on_order, committed, forecast, std, lead_days, lead_std_d
     revenue_at_risk = short_days * forecast * np.nan_to_num(np.asarray(unit_price, float))
     return Decision(position, ss, rule, reorder_point, order_up_to, quantity, why, cover, level, reason,
                     revenue_at_risk)
+
+
+@dataclass(frozen=True)
+class SlowMoverSettings:
+    idle_days: int = 30            # no sale for this many in-stock days → delisting warning
+    new_listing_days: int = 30     # listings younger than this are exempt
+    clearance_margin: float = 0.40  # room to discount: clear it
+    bundle_margin: float = 0.15     # some room: bundle it with a seller; below: promote off-site
+
+
+def slow_movers(idle_days, velocity, margin, listed_days, presale, on_hand, settings: SlowMoverSettings):
+    """Delisting warnings and what to do with each slow mover.
+
+    Flagged: `idle_days` in-stock days without a sale while it is in stock now, unless the
+    listing is new or pre-sale. An item out of stock now is a stock-out to fix, not dead stock.
+    Score (0–100, higher is worse): how long it has been idle beyond the threshold (up to twice
+    it) weighed with how little it sells (velocity against one unit a week). The action follows
+    the margin: clearance when there is room to discount, a bundle when there is some, an
+    off-site promotion when a discount would sell at a loss.
+    """
+    idle, velocity = np.asarray(idle_days, float), np.nan_to_num(np.asarray(velocity, float))
+    margin = np.asarray(margin, float)
+    listed_days = np.asarray(listed_days, float)
+    new = np.isfinite(listed_days) & (listed_days < settings.new_listing_days)
+    exempt = new | np.asarray(presale, bool)
+    flagged = ~exempt & (idle >= settings.idle_days) & (np.asarray(on_hand, float) > 0)
+    idleness = np.clip(idle / (2 * settings.idle_days), 0, 1)
+    slowness = 1 - np.clip(velocity * 7, 0, 1)
+    score = np.where(flagged, np.round(100 * (0.5 * idleness + 0.5 * slowness)), 0).astype(np.int64)
+    action = np.select([~flagged, ~np.isfinite(margin), margin >= settings.clearance_margin,
+                        margin >= settings.bundle_margin],
+                       ["", "review (no cost known)", "clearance", "bundle"], "off-site promotion").astype(object)
+    reason = np.where(flagged, np.char.add(np.char.add("no sale in ", idle.astype(np.int64).astype(str)),
+                                           " in-stock days").astype(object), "")
+    reason = np.where(new, "new listing: exempt", np.where(np.asarray(presale, bool), "pre-sale: exempt", reason))
+    return flagged, score, action, reason.astype(object)

@@ -20,7 +20,8 @@ def planned(configured, engine):
     looks back far enough to cover the whole history, whatever the date the tests run on."""
     ingest_orders(start=START, end=ANCHOR)
     today = datetime.now(timezone.utc).date()
-    parameters = {"as_of": today, "history_days": (today - START.date()).days}
+    # The sandbox's history is three weeks: a slow mover is one idle for two of them.
+    parameters = {"as_of": today, "history_days": (today - START.date()).days, "slow_mover_days": 14}
     summary = replenishment(**parameters)
     with engine.connect() as conn:
         rows = pd.read_sql("SELECT * FROM replenishment_suggestions", conn)
@@ -77,3 +78,22 @@ def test_every_suggestion_explains_itself_and_presale_skus_are_not_reordered(pla
     presale = rows[rows["presale_pool"] > 0]
     assert (presale["suggested_quantity"] == 0).all()
     assert summary["critical"] == (alerts["level"] == "critical").sum() > 0
+
+
+def test_dead_stock_gets_delisting_warnings_and_stocked_out_best_sellers_do_not(planned):
+    sandbox, _, summary, rows, _ = planned
+    products = sandbox.truth("shop-us").products().set_index("sku")
+
+    def known(flag):  # the sandbox's own word on each planned SKU
+        return rows["sku"].map(products[flag]).fillna(False).astype(bool)
+
+    eligible = ~known("is_presale") & (rows["available"] > 0)
+    dead = rows[eligible & known("is_dead_stock")]
+    assert len(dead) > 10
+    assert dead["delisting_warning"].mean() >= 0.9  # the rest sold a unit within the last two weeks
+    best = rows[known("is_best_seller")]
+    assert not best["delisting_warning"].any()  # in stock they sell; out of stock they are a stock-out
+    warned = rows[rows["delisting_warning"].astype(bool)]
+    assert summary["delisting_warnings"] == len(warned)
+    assert (warned["idle_in_stock_days"] >= 14).all() and warned["slow_mover_action"].ne("").all()
+    assert warned["delisting_reason"].str.startswith("no sale in ").all()

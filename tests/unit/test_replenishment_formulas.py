@@ -155,3 +155,28 @@ def test_zero_demand_never_alerts_nor_orders():
     d = decide_one(on_hand=0, forecast=0)
     assert d.level[0] == "ok" and d.quantity[0] == 0 and np.isinf(d.days_of_cover[0])
     assert d.quantity_reason[0] == "no demand to cover"
+
+
+def test_idle_days_count_only_in_stock_days_since_the_last_sale():
+    from tasks.replenishment.demand import idle_in_stock_days
+
+    units = np.array([[1, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 2]], float)
+    stock = np.array([[T, T, F, T, T], [T, T, T, T, T], [T, T, T, T, T]])
+    # Row 0: sold on day 0, then days 1, 3, 4 in stock (day 2 was out): 3. Never sold: all 5. Sold today: 0.
+    assert list(idle_in_stock_days(units, stock)) == [3, 5, 0]
+
+
+def test_slow_movers_are_flagged_scored_and_given_an_action_by_margin():
+    from tasks.replenishment.policy import SlowMoverSettings, slow_movers
+
+    flagged, score, action, reason = slow_movers(
+        idle_days=[45, 60, 30, 29, 90, 90, 90], velocity=[0.0, 1 / 14, 0.0, 0.0, 0.0, 0.0, 0.0],
+        margin=[0.5, 0.2, 0.1, 0.5, 0.5, 0.5, 0.5], listed_days=[400, 400, 400, 400, 10, 400, 400],
+        presale=[F, F, F, F, F, T, F], on_hand=[5, 5, 5, 5, 5, 5, 0], settings=SlowMoverSettings())
+    assert list(flagged) == [T, T, T, F, F, F, F]  # the last is out of stock now: a stock-out, not dead stock
+    # 45 idle: idleness 45/60 = 0.75, slowness 1 → 100 * (0.375 + 0.5) = 88 (rounded from 87.5, half to even)
+    # 60 idle, 0.5 a week: idleness 1, slowness 0.5 → 75;  30 idle: 0.5 and 1 → 75
+    assert list(score) == [88, 75, 75, 0, 0, 0, 0]
+    assert list(action) == ["clearance", "bundle", "off-site promotion", "", "", "", ""]
+    assert list(reason) == ["no sale in 45 in-stock days", "no sale in 60 in-stock days", "no sale in 30 in-stock days",
+                            "", "new listing: exempt", "pre-sale: exempt", ""]

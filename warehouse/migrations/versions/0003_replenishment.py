@@ -50,6 +50,12 @@ def upgrade() -> None:
     sa.Column('suggested_quantity', sa.Integer(), nullable=False),
     sa.Column('quantity_reason', sa.Text(), nullable=False),
     sa.Column('unit_cost', sa.Float(), nullable=True),
+    sa.Column('margin', sa.Float(), nullable=True),
+    sa.Column('idle_in_stock_days', sa.Integer(), nullable=False),
+    sa.Column('delisting_warning', sa.Boolean(), nullable=False),
+    sa.Column('delisting_reason', sa.Text(), nullable=False),
+    sa.Column('slow_mover_score', sa.Integer(), nullable=False),
+    sa.Column('slow_mover_action', sa.String(length=32), nullable=False),
     sa.Column('run_id', sa.String(length=64), nullable=False),
     sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('as_of_date', 'sku', 'location', name=op.f('pk_replenishment_suggestions'))
