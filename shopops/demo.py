@@ -72,8 +72,8 @@ def _report_replenishment(plan: dict) -> None:
                               .where(StockAlert.as_of_date == plan["as_of"], StockAlert.level == "critical")
                               .order_by(StockAlert.revenue_at_risk.desc()).limit(5)).all()
     print(f"\nReplenishment for {plan['as_of']}: {plan['skus_planned']} SKUs planned, {plan['to_order']} to order; "
-          f"{plan['critical']} critical, {plan['warning']} warning, {plan['watch']} watch "
-          "(tables replenishment_suggestions and stock_alerts).")
+          f"{plan['critical']} critical, {plan['warning']} warning, {plan['watch']} watch, "
+          f"{plan['delisting_warnings']} delisting warnings (tables replenishment_suggestions and stock_alerts).")
     for sku, pool, level, reason, quantity in urgent:
         print(f"  {level:<8} {sku} ({pool}): {reason}; order {quantity}")
 
