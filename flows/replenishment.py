@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 
+import pandas as pd
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
@@ -99,7 +100,7 @@ def _alert_table(alerts, limit: int = 200) -> list[dict]:
     shown = alerts.head(limit)
     return [{
         "level": row.level, "sku": row.sku, "pool": row.location, "reason": row.reason,
-        "days of cover": None if row.days_of_cover != row.days_of_cover else round(row.days_of_cover, 1),
+        "days of cover": None if pd.isna(row.days_of_cover) else round(row.days_of_cover, 1),
         "stock-out": str(row.stockout_date or ""), "order": int(row.suggested_quantity),
         "revenue at risk": round(row.revenue_at_risk, 2),
     } for row in shown.itertuples()]

@@ -90,7 +90,7 @@ def build_plan(conn: Connection, as_of: date, pools: dict[str, str], settings: P
     delist, slow_score, slow_action, delist_reason = slow_movers(
         idle, demand.mean, margin, listed_days, presale, available, settings.slow_movers)
     as_of_ts = pd.Timestamp(as_of)
-    cover = decision.days_of_cover
+    finite_cover = np.where(np.isfinite(decision.days_of_cover), decision.days_of_cover, np.nan)
     rows = pd.DataFrame({
         "as_of_date": as_of,
         "sku": items.get_level_values("sku"),
@@ -130,14 +130,12 @@ def build_plan(conn: Connection, as_of: date, pools: dict[str, str], settings: P
         "delisting_reason": delist_reason,
         "slow_mover_score": slow_score,
         "slow_mover_action": slow_action,
-        "days_of_cover": np.where(np.isfinite(cover), cover, np.nan),
-        "stockout_date": np.where(np.isfinite(cover), as_of_ts + pd.to_timedelta(np.nan_to_num(cover, posinf=0), unit="D"),
-                                  pd.NaT),
+        "days_of_cover": finite_cover,
+        "stockout_date": (as_of_ts + pd.to_timedelta(finite_cover, unit="D")).date,  # none without demand
         "level": np.where(exempt, "ok", decision.level),
         "level_reason": np.where(exempt, "", decision.level_reason),
         "revenue_at_risk": np.where(exempt, 0.0, decision.revenue_at_risk),
     })
-    rows["stockout_date"] = pd.to_datetime(rows["stockout_date"]).dt.date
     return Plan(rows, {k: int(v) for k, v in unplanned.items() if v})
 
 
