@@ -16,10 +16,12 @@ from .credentials import cursor_signing_key, store_secrets
 from .faults import FaultBoard
 from .generator import World
 from .listing import OrderIndex
+from .notifications import CHANNEL, NotificationSink
 from .protocol import Request, Response, json_response
 from .ratelimit import LeakyBucket
 from .shopify import ShopifyApi
 from .stats import RequestStats
+from .stock_exports import StockBook
 from .woocommerce import WooCommerceApi
 
 SHOPIFY_PATH = re.compile(r"/shopify/(?P<store>[a-z0-9-]+)/admin/api/(?P<version>\d{4}-\d{2})/(?P<endpoint>[a-z_]+\.json)")
@@ -29,10 +31,13 @@ NOT_FOUND = {"errors": "Not Found"}
 
 class SandboxApp:
     def __init__(self, config: SandboxConfig, world: World, clock: SandboxClock, faults: FaultBoard,
-                 stats: RequestStats, base_url: Callable[[], str]) -> None:
+                 stats: RequestStats, base_url: Callable[[], str],
+                 notifications: NotificationSink | None = None, stock: StockBook | None = None) -> None:
         self.clock = clock
         self.faults = faults
         self.stats = stats
+        self.notifications = notifications if notifications is not None else NotificationSink()
+        stock = stock if stock is not None else StockBook(config, world)
         self.shopify: dict[str, ShopifyApi] = {}
         self.woocommerce: dict[str, WooCommerceApi] = {}
         for store_config in config.stores:
@@ -42,12 +47,14 @@ class SandboxApp:
             if store_config.kind == "shopify":
                 bucket = LeakyBucket(config.rate_limit_bucket, config.rate_limit_leak_per_second)
                 self.shopify[store.name] = ShopifyApi(store, index, clock, bucket, secrets["access_token"],
-                                                      cursor_signing_key(config.seed, store_config), base_url)
+                                                      cursor_signing_key(config.seed, store_config), base_url,
+                                                      partial(stock.levels_at, store.name))
             else:
                 self.woocommerce[store.name] = WooCommerceApi(store, index, clock, secrets["consumer_key"],
                                                               secrets["consumer_secret"], base_url)
 
     def dispatch(self, request: Request) -> Response:
+        # Controls first: faults and stats are for the stores' APIs, never for the sandbox's own paths.
         if request.path.startswith("/_sandbox/"):
             return self._control(request)
         route = self._route(request)
@@ -88,6 +95,8 @@ class SandboxApp:
     # -- /_sandbox controls -------------------------------------------------------------------
     def _control(self, request: Request) -> Response:
         name = request.path.removeprefix("/_sandbox/").strip("/")
+        if name == "notifications" or name.startswith("notifications/"):
+            return self._notifications(request, name.removeprefix("notifications").lstrip("/"))
         try:
             body = orjson.loads(request.body) if request.body else {}
             if not isinstance(body, dict):
@@ -126,3 +135,20 @@ class SandboxApp:
         elif method != "GET":
             raise ValueError(f"{method} is not supported on /_sandbox/clock")
         return json_response(200, {"now": self.clock.now().isoformat()})
+
+    def _notifications(self, request: Request, channel: str) -> Response:
+        """POST …/notifications/<channel> records any body; GET …/notifications lists, DELETE clears."""
+        if channel:
+            if not CHANNEL.fullmatch(channel):
+                return json_response(404, NOT_FOUND)
+            if request.method != "POST":
+                return json_response(400, {"error": f"{request.method} is not supported on "
+                                                    "/_sandbox/notifications/<channel>: POST to it"})
+            count = self.notifications.receive(channel, request.headers.get("Content-Type") or "", request.body)
+            return json_response(200, {"received": count})
+        if request.method == "GET":
+            return json_response(200, self.notifications.received(request.param("channel") or None))
+        if request.method == "DELETE":
+            return json_response(200, {"cleared": self.notifications.clear()})
+        return json_response(400, {"error": f"{request.method} is not supported on /_sandbox/notifications; "
+                                            "POST to /_sandbox/notifications/<channel>"})

@@ -131,3 +131,17 @@ class SandboxConfig:
             if store.name == name:
                 return store
         raise KeyError(f"no store named {name!r}; stores: {[s.name for s in self.stores]}")
+
+    def stock_pool_for(self, store: StoreConfig | str) -> str:
+        """The Shopify shop whose stock `store` sells: a shop its own; a WooCommerce store (no
+        stock API here) the shop selling in the same currency, else the first shop, else itself."""
+        store = self.store(store) if isinstance(store, str) else store
+        if store.kind == "shopify":
+            return store.name
+        shops = [s for s in self.stores if s.kind == "shopify"]
+        same_currency = [s for s in shops if s.currency == store.currency]
+        return (same_currency or shops or [store])[0].name
+
+    def pool_members(self, shop: str) -> list[StoreConfig]:
+        """Every store selling from `shop`'s stock (the shop included), in config order."""
+        return [s for s in self.stores if self.stock_pool_for(s) == shop]

@@ -27,6 +27,7 @@ from .wire import NEVER
 
 _CATALOGUE, _STORE = 1, 2
 _CALENDAR, _ARRIVALS, _CUSTOMERS, _BASKETS, _LIFECYCLE, _ANOMALIES, _IDS, _INVENTORY, _DISCOUNTS = range(9)
+_PURCHASING = 9             # after the others, so adding it changed none of their draws
 GIFT_SHARE = 0.05           # orders shipped to someone other than the buyer
 GUEST_SHARE = 0.15          # WooCommerce checkouts without an account
 WELCOME_CODE, WELCOME_PERCENT = "WELCOME10", 10
@@ -50,9 +51,20 @@ def calendar_rng(config: SandboxConfig, store: StoreConfig) -> np.random.Generat
     return _stream(config, _STORE, _store_key(store), _CALENDAR)
 
 
+def purchasing_rng(config: SandboxConfig, store: StoreConfig) -> np.random.Generator:
+    """The draws of a shop's purchase orders (late deliveries, which stock-outs are on order)."""
+    return _stream(config, _STORE, _store_key(store), _PURCHASING)
+
+
 def build_world(config: SandboxConfig) -> World:
     catalogue = build_catalogue(_stream(config, _CATALOGUE), config.skus, config.anchor_epoch, config.days)
-    return World(catalogue, {store.name: build_store(config, store, catalogue) for store in config.stores})
+    stores: dict[str, StoreData] = {}
+    # A shop's stock serves the stores selling from it too, so those are built first.
+    for store in sorted(config.stores, key=lambda s: s.kind == "shopify"):
+        sellers = [stores[m.name] for m in config.pool_members(store.name) if m.name != store.name] \
+            if store.kind == "shopify" else []
+        stores[store.name] = build_store(config, store, catalogue, sellers)
+    return World(catalogue, {store.name: stores[store.name] for store in config.stores})
 
 
 def _people(rng: np.random.Generator, store: StoreConfig, created: np.ndarray, start: int) -> dict:
@@ -101,7 +113,9 @@ def _discounts(rng: np.random.Generator, plan: DayPlan, day: np.ndarray) -> dict
     }
 
 
-def build_store(config: SandboxConfig, store: StoreConfig, catalogue: Catalogue) -> StoreData:
+def build_store(config: SandboxConfig, store: StoreConfig, catalogue: Catalogue,
+                sellers: list[StoreData] = ()) -> StoreData:
+    """`sellers`: the other stores selling from this shop's stock (their demand is stocked for too)."""
     key = _store_key(store)
     anchor = config.anchor_epoch
     start = anchor - config.days * DAY
@@ -119,7 +133,9 @@ def build_store(config: SandboxConfig, store: StoreConfig, catalogue: Catalogue)
     anomalies = draw_anomalies(_stream(config, _STORE, key, _ANOMALIES), life.event_time, config.anomalies)
     ids = assign_ids(_stream(config, _STORE, key, _IDS), store, len(created), len(basket.sku),
                      np.diff(life.refund_line_offsets), len(life.refund_line), catalogue)
-    sold = (basket.sku, basket.quantity, np.repeat(created, np.diff(basket.line_offsets)))
+    pool = [(basket, created)] + [(seller.basket, seller.created) for seller in sellers]
+    sold = tuple(np.concatenate(parts) for parts in zip(*(
+        (b.sku, b.quantity, np.repeat(c, np.diff(b.line_offsets))) for b, c in pool)))
     inventory = stock_levels(_stream(config, _STORE, key, _INVENTORY), store, catalogue, sold, anchor, config.days)
     return StoreData(
         config=store, zone=zone_table(store.timezone), catalogue=catalogue, created=created,

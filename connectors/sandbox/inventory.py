@@ -1,4 +1,4 @@
-"""Stock on hand at the anchor, per SKU and Shopify location: cover days of recent demand."""
+"""Stock on hand at the anchor, per SKU and Shopify location: days of cover of recent demand."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ def stock_levels(rng: np.random.Generator, store: StoreConfig, catalogue: Catalo
                sold: tuple[np.ndarray, np.ndarray, np.ndarray], anchor: int, days: int) -> Inventory:
     sku, quantity, line_moment = sold
     daily_demand = np.bincount(sku, weights=quantity, minlength=catalogue.size) / days
-    cover_days = rng.uniform(10, 90, catalogue.size)
+    # A shop that has been replenishing holds most SKUs above their reorder point: the lead time
+    # plus some weeks of cover. One in ten is running low (inside its lead time) and waits for
+    # an order; the ongoing stock-outs below hold nothing.
+    lead = catalogue.lead_time_days.astype(np.float64)
+    running_low = rng.random(catalogue.size) < 0.1
+    cover_days = np.where(running_low, lead * rng.uniform(0.2, 1.0, catalogue.size),
+                          lead * rng.uniform(1.2, 2.0, catalogue.size) + rng.uniform(7, 35, catalogue.size))
     units = np.round(daily_demand * cover_days).astype(np.int64)
     units = np.where(catalogue.is_dead_stock, rng.integers(20, 200, catalogue.size), units)
     out_now = ((catalogue.stock_out_start <= anchor) & (catalogue.stock_out_end > anchor)).any(axis=1)

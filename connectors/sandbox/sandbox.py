@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from .app import SandboxApp
-from .catalogue import SUPPLIERS
+from .catalogue import DAY, SUPPLIERS
 from .clock import SandboxClock
-from .config import SandboxConfig
+from .config import SandboxConfig, as_utc
 from .credentials import credential_env_names, store_secrets
 from .faults import FaultBoard
 from .generator import build_world
+from .notifications import CHANNEL, NotificationSink
 from .server import SandboxServer
 from .stats import RequestStats
+from .stock_exports import StockBook, write_csv
 from .truth import Truth
 
 SHOPIFY_API_VERSION = "2025-07"
@@ -36,7 +39,10 @@ class Sandbox:
         self._verbose = verbose
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
-        self._app = SandboxApp(config, self.world, self.clock, self.faults, self._stats, lambda: self.url)
+        self._notifications = NotificationSink()
+        self._stock = StockBook(config, self.world)  # ledgers and purchase orders, built on first use
+        self._app = SandboxApp(config, self.world, self.clock, self.faults, self._stats, lambda: self.url,
+                               self._notifications, self._stock)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -76,16 +82,10 @@ class Sandbox:
             if store.kind == "shopify":
                 entry["api_version"] = SHOPIFY_API_VERSION
             else:  # a WooCommerce store has no stock API here: it ships from a Shopify shop's stock
-                entry["stock_pool"] = self._stock_pool_for(store)
+                entry["stock_pool"] = self.config.stock_pool_for(store)
             entry["credentials"] = {field: {"env": env} for field, env in credential_env_names(store).items()}
             entries.append(entry)
         return entries
-
-    def _stock_pool_for(self, store) -> str:
-        """The Shopify shop selling in the same currency, else the first one (else the store itself)."""
-        shops = [s for s in self.config.stores if s.kind == "shopify"]
-        same_currency = [s for s in shops if s.currency == store.currency]
-        return (same_currency or shops or [store])[0].name
 
     def credentials(self) -> dict[str, str]:
         """Env var name -> secret, for every store."""
@@ -99,7 +99,7 @@ class Sandbox:
         return self._stats.snapshot()
 
     def truth(self, store: str) -> Truth:
-        return Truth(self.world.stores[self.config.store(store).name], self.clock)
+        return Truth(self.world.stores[self.config.store(store).name], self.clock, self._stock)
 
     def write_supply_csv(self, path: str | Path) -> Path:
         """The purchasing team's supplier catalogue: one row per SKU."""
@@ -115,6 +115,31 @@ class Sandbox:
         path = Path(path)
         frame.to_csv(path, index=False)
         return path
+
+    def _day(self, moment: datetime | None) -> int:
+        """The UTC epoch day of `moment`, default the sandbox clock's now."""
+        seconds = self.clock.epoch_seconds() if moment is None else int(as_utc(moment).timestamp())
+        return seconds // DAY
+
+    def write_stock_history_csv(self, path: str | Path, until: datetime | None = None) -> Path:
+        """The ERP's closing stock per day, Shopify shop (stock_pool), location and SKU, from the first
+        history day to the UTC day of `until` (default: the clock's now; at most the anchor's day)."""
+        return write_csv(self._stock.stock_history(self._stock.shops(), self._day(until)), path)
+
+    def write_purchase_orders_csv(self, path: str | Path, as_of: datetime | None = None) -> Path:
+        """The purchasing system's export as it stood on the UTC day of `as_of` (default: the clock's now)."""
+        return write_csv(self._stock.purchase_orders(self._stock.shops(), self._day(as_of)), path)
+
+    # -- notifications (a webhook sink) -------------------------------------------------------
+    def notification_url(self, channel: str = "purchasing") -> str:
+        """Where a webhook should POST; what arrives is in notifications(channel)."""
+        if not CHANNEL.fullmatch(channel):
+            raise ValueError(f"channel {channel!r}: use lower-case letters, digits and '-'")
+        return f"{self.url}/_sandbox/notifications/{channel}"
+
+    def notifications(self, channel: str | None = None) -> list[dict]:
+        """Everything received (or that channel's), oldest first: channel, received_at, content_type, body."""
+        return self._notifications.received(channel)
 
 
 def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 8765) -> None:

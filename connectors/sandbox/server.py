@@ -7,6 +7,7 @@ mid-response does.
 
 from __future__ import annotations
 
+import email.utils
 import sys
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return "shopops-sandbox"
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header tells the sandbox's own time, as a real server tells its clock's."""
+        return email.utils.formatdate(self.server.app.clock.epoch_seconds() if timestamp is None else timestamp,
+                                      usegmt=True)
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -34,8 +34,10 @@ BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>
 
 class ShopifyApi:
     def __init__(self, store: StoreData, index: OrderIndex, clock: SandboxClock, bucket: LeakyBucket,
-                 access_token: str, signing_key: bytes, base_url: Callable[[], str]) -> None:
+                 access_token: str, signing_key: bytes, base_url: Callable[[], str],
+                 levels_at: Callable[[int], np.ndarray]) -> None:
         self.store = store
+        self.levels_at = levels_at  # (skus, 2) stock per location at a moment
         self.index = index
         self.clock = clock
         self.bucket = bucket
@@ -201,7 +203,8 @@ class ShopifyApi:
             products = products[np.isin(product_ids[products], ids)]
         listing = Listing.sorted_by(products, product_ids[products], product_ids[products])
         start, end, link = self._paged(request, version, endpoint, listing, limit, payload, [updated, ids])
-        return self._body("products", render_products(self.store, listing.rows[start:end], moment), request, link)
+        return self._body("products", render_products(self.store, listing.rows[start:end], moment,
+                                                      self.levels_at(moment)), request, link)
 
     def _inventory_items(self, request: Request, version: str, endpoint: str) -> Response:
         try:
@@ -246,10 +249,12 @@ class ShopifyApi:
             keep &= np.isin(inventory.location_id[location], location_ids)
         if item_ids is not None:
             keep &= np.isin(store.ids.inventory_item[sku], item_ids)
+        updated_at = np.minimum(inventory.updated_at, moment)
         if updated_min is not None:
-            keep &= inventory.updated_at[sku, location] >= updated_min
+            keep &= updated_at[sku, location] >= updated_min
         pairs = np.flatnonzero(keep)
         listing = Listing.sorted_by(pairs, store.ids.inventory_item[sku[pairs]], inventory.location_id[location[pairs]])
         start, end, link = self._paged(request, version, endpoint, listing, limit, payload, filters)
         shown = listing.rows[start:end]
-        return self._body("inventory_levels", render_inventory_levels(store, sku[shown], location[shown]), request, link)
+        levels = render_inventory_levels(store, sku[shown], location[shown], self.levels_at(moment), updated_at)
+        return self._body("inventory_levels", levels, request, link)

@@ -41,10 +41,11 @@ def render_orders(store: StoreData, rows: np.ndarray, versions: np.ndarray) -> l
     cancelled_at = np.where(state.cancelled, life.cancelled_at[rows], NEVER)
     closed_at = np.where(state.closed, life.closed_at[rows], NEVER)
     refund_at = np.where(state.refunded, life.refund_at[rows], NEVER)
+    fulfilled_at = np.where(state.fulfilled, life.fulfilled_at[rows], NEVER)
     stamps = iso_with_offset(np.concatenate([store.created[rows], state.updated, cancelled_at, closed_at,
-                                             refund_at, customers.created[customer]]), store.zone)
-    created_s, updated_s, cancelled_s, closed_s, refund_s, customer_created_s = (
-        stamps[k * n:(k + 1) * n] for k in range(6))
+                                             refund_at, customers.created[customer], fulfilled_at]), store.zone)
+    created_s, updated_s, cancelled_s, closed_s, refund_s, customer_created_s, fulfilled_s = (
+        stamps[k * n:(k + 1) * n] for k in range(7))
 
     financial = state.financial_status().tolist()
     fulfilled = state.fulfilled.tolist()
@@ -135,6 +136,13 @@ def render_orders(store: StoreData, rows: np.ndarray, versions: np.ndarray) -> l
                 for line_id, variant_id, product_id, sku_code, line_title, quantity, price, line_discount
                 in line_rows[line_bounds[i]:line_bounds[i + 1]]],
             "shipping_lines": [{"id": shipping_line_id, "title": title, "code": shipping_code, "price": shipping_text}],
+            # One shipment with every line; its id only needs to be stable, so it is derived.
+            "fulfillments": [] if not fulfilled[i] else [{
+                "id": shipping_line_id + 1, "order_id": order_id, "status": "success",
+                "created_at": fulfilled_s[i], "updated_at": fulfilled_s[i], "tracking_company": title,
+                "line_items": [{"id": line[0], "quantity": line[5]}
+                               for line in line_rows[line_bounds[i]:line_bounds[i + 1]]],
+            }],
             "refunds": [] if not refunded[i] else [{
                 "id": refund_id,
                 "order_id": order_id,
@@ -185,8 +193,9 @@ def _corrupt(order: dict, store: StoreData, row: int, updated: int) -> None:
         order["line_items"] = []
 
 
-def render_products(store: StoreData, products: np.ndarray, moment: int) -> list[dict]:
-    catalogue, ids, inventory = store.catalogue, store.ids, store.inventory
+def render_products(store: StoreData, products: np.ndarray, moment: int, levels: np.ndarray) -> list[dict]:
+    """`levels`: (skus, 2) stock per location at `moment`."""
+    catalogue, ids = store.catalogue, store.ids
     skus, bounds = gather_segments(catalogue.product_offsets, products)
     # A price change made after `moment` has not happened yet: old price, older updated_at.
     changed = catalogue.price_changed_at[skus] <= moment
@@ -206,7 +215,7 @@ def render_products(store: StoreData, products: np.ndarray, moment: int) -> list
          "compare_at_price": money(compare) if compare else None, "created_at": created, "updated_at": updated}
         for variant_id, product_id, sku, cents, item_id, quantity, compare, created, updated in zip(
             ids.variant[skus].tolist(), ids.product[catalogue.product[skus]].tolist(), skus.tolist(),
-            price.tolist(), ids.inventory_item[skus].tolist(), inventory.available[skus].sum(axis=1).tolist(),
+            price.tolist(), ids.inventory_item[skus].tolist(), levels[skus].sum(axis=1).tolist(),
             compare_at.tolist(), variant_created_s, variant_updated_s)]
     rendered = []
     for i, product in enumerate(products.tolist()):
@@ -257,12 +266,14 @@ def render_locations(store: StoreData) -> list[dict]:
             for location_id, name in zip(inventory.location_id, inventory.location_name)]
 
 
-def render_inventory_levels(store: StoreData, skus: np.ndarray, locations: np.ndarray) -> list[dict]:
+def render_inventory_levels(store: StoreData, skus: np.ndarray, locations: np.ndarray, levels: np.ndarray,
+                            updated_at: np.ndarray) -> list[dict]:
+    """`levels` and `updated_at`: (skus, 2) stock per location and when it last changed."""
     inventory = store.inventory
-    stamps = iso_with_offset(inventory.updated_at[skus, locations], store.zone)
+    stamps = iso_with_offset(updated_at[skus, locations], store.zone)
     return [
         {"inventory_item_id": item_id, "location_id": location_id, "available": available, "updated_at": stamp}
         for item_id, location_id, available, stamp in zip(
             store.ids.inventory_item[skus].tolist(), inventory.location_id[locations].tolist(),
-            inventory.available[skus, locations].tolist(), stamps)
+            levels[skus, locations].tolist(), stamps)
     ]

@@ -16,10 +16,11 @@ import pandas as pd
 
 from .anomalies import MALFORMED_KINDS, NOT_MALFORMED
 from .basket import gather_segments
-from .catalogue import CATEGORY_NAMES, SUPPLIERS
+from .catalogue import CATEGORY_NAMES, DAY, SUPPLIERS
 from .clock import SandboxClock
 from .config import as_utc
 from .state import FINANCIAL_STATUSES, INVISIBLE, state_at, visible_versions
+from .stock_exports import PURCHASE_ORDER_COLUMNS, STOCK_HISTORY_COLUMNS, StockBook
 from .store import StoreData
 from .wire import NEVER, money_list
 
@@ -34,9 +35,10 @@ def _utc(seconds: np.ndarray) -> pd.Series:
 
 
 class Truth:
-    def __init__(self, store: StoreData, clock: SandboxClock) -> None:
+    def __init__(self, store: StoreData, clock: SandboxClock, stock: StockBook | None = None) -> None:
         self.store = store
         self._clock = clock
+        self._stock = stock
 
     def _moment(self, now: datetime | None) -> int:
         return self._clock.epoch_seconds() if now is None else int(as_utc(now).timestamp())
@@ -141,3 +143,23 @@ class Truth:
             "start": _utc(catalogue.stock_out_start[sku, slot]),
             "end": _utc(catalogue.stock_out_end[sku, slot]),
         })
+
+    # -- stock history and purchase orders (Shopify shops; another store has none) ---------------
+    def _shops(self) -> list[str]:
+        return [self.store.name] if self.store.kind == "shopify" else []
+
+    def stock_history(self, until: datetime | None = None) -> pd.DataFrame:
+        """Closing stock per day, location and SKU: `date` (UTC day, a midnight), `location` (the
+        location id as text, as in the CSV), `sku`, `available`; up to the day of `until` (default
+        the clock), at most the anchor's. The rows of write_stock_history_csv for this shop."""
+        if self._stock is None:
+            return pd.DataFrame(columns=[c for c in STOCK_HISTORY_COLUMNS if c != "stock_pool"])
+        frame = self._stock.stock_history(self._shops(), self._moment(until) // DAY)
+        return frame.drop(columns="stock_pool")
+
+    def purchase_orders(self, as_of: datetime | None = None) -> pd.DataFrame:
+        """The rows of write_purchase_orders_csv for this shop at `as_of` (default the clock); dates
+        are midnights, NaT where the CSV field is empty."""
+        if self._stock is None:
+            return pd.DataFrame(columns=PURCHASE_ORDER_COLUMNS)
+        return self._stock.purchase_orders(self._shops(), self._moment(as_of) // DAY)
