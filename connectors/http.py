@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -256,3 +257,12 @@ def retry_after_seconds(response: requests.Response) -> float | None:
         if parsed is None:
             return None
         return max(0.0, parsed.timestamp() - time.time())
+
+
+def server_time(response: requests.Response) -> datetime | None:
+    """The source's own clock, from the response's `Date` header (UTC); None if absent or unreadable."""
+    try:
+        parsed = email.utils.parsedate_to_datetime(response.headers.get("Date") or "")
+    except (TypeError, ValueError):
+        return None
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 import requests
 
 from connectors.base import iso_utc, within_window
-from connectors.http import HttpClient, LeakyBucketPacer, RetryPolicy, SourceError
+from connectors.http import HttpClient, LeakyBucketPacer, RetryPolicy, SourceError, server_time
 from connectors.sources import SourceConfig
 from shopops.logs import get_logger
 
@@ -64,6 +64,7 @@ class ShopifyConnector:
         version = config.options.get("api_version", DEFAULT_API_VERSION)
         self.api = f"{config.base_url}/admin/api/{version}"
         self.page_size = min(MAX_LIMIT, int(config.options.get("page_size", MAX_LIMIT)))
+        self.server_time: datetime | None = None  # the shop's clock at the last locations read
 
     def close(self) -> None:
         self.http.close()
@@ -103,7 +104,10 @@ class ShopifyConnector:
             yield self._records(body, INVENTORY_ITEMS, f"{self.api}/{INVENTORY_ITEMS.path}")
 
     def locations(self) -> list[dict]:
-        body, _ = self.http.get_json(f"{self.api}/{LOCATIONS.path}")
+        """The shop's locations; also notes the shop's clock (`server_time`), which dates the
+        inventory read that follows."""
+        body, response = self.http.get_json(f"{self.api}/{LOCATIONS.path}")
+        self.server_time = server_time(response)
         return self._records(body, LOCATIONS, f"{self.api}/{LOCATIONS.path}")
 
     def inventory_levels(self, location_ids: list[int]) -> Iterator[list[dict]]:

@@ -16,18 +16,19 @@ from datetime import datetime, timezone
 import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import Date, Engine, bindparam, select, text
+from sqlalchemy import Engine, select, text
 
 from connectors.shopify import ShopifyConnector
 from shopops.logs import get_logger
 from tasks.load import Counts
 from tasks.normalize.catalog import normalize_levels, normalize_variants
 from tasks.normalize.common import Reasons, record_hashes
+from tasks.snapshots import write_day_changes
 from tasks.validate import ContractValidator
 from warehouse import state
 from warehouse.engine import write_transaction
 from warehouse.io import create_temp_table, insert_frame, read_frame, upsert_frame
-from warehouse.models import Product
+from warehouse.models import InventoryLevel, Product
 from warehouse.types import UtcDateTime, units
 
 CATALOGUE_COLUMNS = ["title", "category", "vendor", "status", "is_presale", "unit_cost", "list_price",
@@ -71,7 +72,10 @@ def sync_shopify_catalog(connector: ShopifyConnector, engine: Engine, *, run_id:
             state.start_audit(conn, run_id, connector.name, stream, None, None, started)
         report.products = _write_products(conn, connector.name, variants, reasons, products, is_master, currency, run_id, now)
         report.inventory, report.inventory_removed = _write_levels(conn, connector.name, levels, level_reasons, levels_raw, run_id, now)
-        _snapshot_levels(conn, connector.name, run_id, taken_at=datetime.now(timezone.utc))
+        # Dated by the shop's clock (its HTTP Date header), which is when it read its stock.
+        read_at = connector.server_time or datetime.now(timezone.utc)
+        _snapshot_levels(conn, connector.name, run_id, taken_at=read_at)
+        _snapshot_prices(conn, run_id, taken_at=read_at)
         state.add_counts(conn, run_id, connector.name, "products", report.products)
         state.add_counts(conn, run_id, connector.name, "inventory_levels", report.inventory)
         for stream in ("products", "inventory_levels"):
@@ -149,18 +153,20 @@ def _write_levels(conn, source, levels, reasons, levels_raw, run_id, now) -> tup
 
 
 def _snapshot_levels(conn, source: str, run_id: str, taken_at: datetime) -> None:
-    """Today's row of inventory_snapshots for every level the shop has now. A later sync the same
-    day overwrites a changed value and leaves an unchanged one alone (run_id and taken_at say
-    when the day's value was read). Dated by when the stock was read, never by a backfill's window."""
-    conn.execute(text(
-        "INSERT INTO inventory_snapshots (source, location_id, sku, snapshot_date, available, run_id, taken_at) "
-        "SELECT source, location_id, sku, :day, available, :run_id, :taken_at FROM inventory_levels "
-        "WHERE source = :source "
-        "ON CONFLICT (source, location_id, sku, snapshot_date) DO UPDATE SET available = excluded.available, "
-        "run_id = excluded.run_id, taken_at = excluded.taken_at "
-        "WHERE inventory_snapshots.available <> excluded.available"
-    ).bindparams(bindparam("taken_at", type_=UtcDateTime), bindparam("day", type_=Date)),
-        {"source": source, "day": taken_at.date(), "run_id": run_id, "taken_at": taken_at})
+    """The day's changes in the shop's stock, as rows of inventory_snapshots (sparse, see
+    tasks/snapshots.py). A level the shop no longer has is recorded as 0. Dated by when the stock
+    was read, never by a backfill's window."""
+    current = read_frame(conn, select(InventoryLevel.source, InventoryLevel.location_id, InventoryLevel.sku,
+                                      InventoryLevel.available).where(InventoryLevel.source == source))
+    write_day_changes(conn, "inventory_snapshots", ["source", "location_id", "sku"], ["available"], current,
+                      {"source": source}, taken_at.date(), run_id, taken_at, absent={"available": 0})
+
+
+def _snapshot_prices(conn, run_id: str, taken_at: datetime) -> None:
+    """The day's changes of our list prices and unit costs, as rows of price_snapshots (sparse)."""
+    current = read_frame(conn, select(Product.sku, Product.list_price, Product.unit_cost, Product.currency))
+    write_day_changes(conn, "price_snapshots", ["sku"], ["list_price", "unit_cost", "currency"], current, {},
+                      taken_at.date(), run_id, taken_at)
 
 
 def _differs(merged: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -168,8 +168,10 @@ def stage_like(conn: Connection, table: str) -> str:
 
 
 def upsert_frame(conn: Connection, table: str, frame: pd.DataFrame, keys: Sequence[str],
-                 update: Sequence[str]) -> int:
-    """Insert rows, or overwrite `update` columns where the key exists (set-based, one statement)."""
+                 update: Sequence[str], only_if_changed: Sequence[str] = ()) -> int:
+    """Insert rows, or overwrite `update` columns where the key exists (set-based, one statement).
+    With `only_if_changed`, an existing row is overwritten only when one of those columns differs,
+    so a re-run leaves unchanged rows (and their run ids) exactly as they were."""
     if frame.empty:
         return 0
     columns = list(keys) + [c for c in frame.columns if c not in keys]
@@ -177,6 +179,9 @@ def upsert_frame(conn: Connection, table: str, frame: pd.DataFrame, keys: Sequen
     insert_frame(conn, staged, frame, columns)
     names = ", ".join(columns)
     action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)) if update else "DO NOTHING"
+    if update and only_if_changed:
+        differs = "IS DISTINCT FROM" if is_postgres(conn) else "IS NOT"  # null-safe "differs"
+        action += " WHERE " + " OR ".join(f"{table}.{c} {differs} excluded.{c}" for c in only_if_changed)
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged} WHERE true "
         f"ON CONFLICT ({', '.join(keys)}) {action}"
@@ -190,8 +195,27 @@ def read_frame(conn: Connection, statement: Executable | str, params: dict | Non
     `.columns(...)`) where types matter: SQLite returns timestamps as text and money as floats."""
     statement = text(statement) if isinstance(statement, str) else statement
     result = conn.execute(statement, params or {})
-    rows = result.fetchall()
+    # Plain tuples: pandas probes a Row for array attributes, and each probe raises inside SQLAlchemy.
+    rows = [tuple(row) for row in result.fetchall()]
     return pd.DataFrame(rows, columns=list(columns or result.keys()))
+
+
+def read_large_frame(conn: Connection, statement: Executable, params: dict | None = None, *,
+                     times: Sequence[str] = (), dates: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows of a big read as a frame, from the driver's own values: SQLAlchemy's conversion of
+    every value is skipped, and the `times` columns become UTC timestamps and the `dates` columns
+    midnight timestamps in one vectorised step each. For text, numbers, times and dates only: money
+    would come back as the driver gives it (a float on SQLite)."""
+    result = conn.execute(statement, params or {})
+    try:
+        frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
+    finally:
+        result.close()
+    for name in times:  # SQLite gives ISO text in UTC, PostgreSQL aware datetimes
+        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+    for name in dates:
+        frame[name] = pd.to_datetime(frame[name], format="ISO8601")
+    return frame
 
 
 def lock_source(conn: Connection, source: str) -> None:

@@ -62,6 +62,7 @@ class Order(Base):
     processed_at = mapped_column(UtcDateTime)
     cancelled_at = mapped_column(UtcDateTime)
     closed_at = mapped_column(UtcDateTime)
+    fulfilled_at = mapped_column(UtcDateTime)  # when it shipped (the first fulfilment)
     subtotal = mapped_column(Money, nullable=False)
     discount_total = mapped_column(Money, nullable=False)
     shipping_total = mapped_column(Money, nullable=False)
@@ -191,6 +192,21 @@ class InventorySnapshot(Base):
     __table_args__ = (Index(None, "snapshot_date"),)
 
 
+class PriceSnapshot(Base):
+    """Our list price and unit cost per SKU from the day they took effect until the SKU's next
+    row (sparse, like stock: the catalogue sync writes a row only on a change), so a backfill
+    prices each past date as it stood."""
+
+    __tablename__ = "price_snapshots"
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    snapshot_date = mapped_column(Date, primary_key=True)
+    list_price = mapped_column(Money)
+    unit_cost = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    run_id: Mapped[str] = mapped_column(RunId)
+    taken_at = mapped_column(UtcDateTime, nullable=False)
+
+
 class ReplenishmentSuggestion(Base):
     """One row per SKU, stock pool and business date: every input of the decision and the decision."""
 
@@ -213,6 +229,7 @@ class ReplenishmentSuggestion(Base):
     on_hand: Mapped[float] = mapped_column(Float)
     on_order: Mapped[float] = mapped_column(Float)
     presale_pool: Mapped[float] = mapped_column(Float)
+    is_presale: Mapped[bool] = mapped_column(Boolean)                 # pre-sale SKUs are never reordered
     inventory_position: Mapped[float] = mapped_column(Float)
     lead_time_days: Mapped[float] = mapped_column(Float)
     lead_time_source: Mapped[str] = mapped_column(String(32))
@@ -233,8 +250,30 @@ class ReplenishmentSuggestion(Base):
     delisting_reason: Mapped[str] = mapped_column(Text)
     slow_mover_score: Mapped[int] = mapped_column(Integer)            # 0-100, higher is worse
     slow_mover_action: Mapped[str] = mapped_column(String(32))        # clearance | bundle | off-site promotion
+    returned_units: Mapped[float] = mapped_column(Float)              # refunded before the date, over the history
+    return_rate: Mapped[float | None] = mapped_column(Float)          # returned / sold (None without sales)
     run_id: Mapped[str] = mapped_column(RunId)
     computed_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class PurchaseOrderLine(Base):
+    """One SKU on a purchase order, from the purchasing system's export
+    (`shopops purchasing import-orders`); what is still to arrive counts as on order."""
+
+    __tablename__ = "purchase_orders"
+    po_number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stock_pool: Mapped[str] = mapped_column(SourceName)     # the shop whose stock it goes into
+    supplier: Mapped[str | None] = mapped_column(String(128))
+    quantity: Mapped[int] = mapped_column(Integer)
+    received_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    ordered_on = mapped_column(Date, nullable=False)
+    expected_on = mapped_column(Date)
+    received_on = mapped_column(Date)                       # when the last units arrived
+    status: Mapped[str] = mapped_column(String(16))         # open | received | cancelled
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (Index(None, "sku"),)
 
 
 class StockAlert(Base):
@@ -246,6 +285,9 @@ class StockAlert(Base):
     location: Mapped[str] = mapped_column(SourceName, primary_key=True)
     level: Mapped[str] = mapped_column(String(8))           # critical | warning | watch
     reason: Mapped[str] = mapped_column(Text)
+    # What the day's numbers alone say; differs from `level` when the previous day's level is held.
+    raw_level: Mapped[str] = mapped_column(String(8))       # ok | watch | warning | critical
+    previous_level: Mapped[str | None] = mapped_column(String(8))  # None: no plan for the day before
     days_of_cover: Mapped[float | None] = mapped_column(Float)
     stockout_date = mapped_column(Date)
     inventory_position: Mapped[float] = mapped_column(Float)

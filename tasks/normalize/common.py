@@ -23,7 +23,7 @@ from warehouse.models import CANONICAL_STATUSES  # noqa: F401  (re-exported for 
 
 ORDER_COLUMNS = [
     "rid", "source", "external_id", "order_number", "status", "source_status", "currency",
-    "created_at", "updated_at", "processed_at", "cancelled_at", "closed_at",
+    "created_at", "updated_at", "processed_at", "cancelled_at", "closed_at", "fulfilled_at",
     "subtotal", "discount_total", "shipping_total", "tax_total", "total", "refunded_total",
     "customer_key", "payment_method", "billing_country", "shipping_country", "discount_codes",
     "line_count", "item_count", "is_deleted",
@@ -40,7 +40,7 @@ REFUND_COLUMNS = [
 CONTACT_COLUMNS = [
     "rid", "customer_key", "email", "phone", "accepts_marketing", "country", "order_created_at",
 ]
-TIMESTAMP_COLUMNS = ("created_at", "updated_at", "processed_at", "cancelled_at", "closed_at")
+TIMESTAMP_COLUMNS = ("created_at", "updated_at", "processed_at", "cancelled_at", "closed_at", "fulfilled_at")
 
 
 @dataclass
@@ -133,6 +133,12 @@ def nested(values: pd.Series, *path: str) -> pd.Series:
     for key in path:
         out = [v.get(key) if type(v) is dict else None for v in out]
     return pd.Series(out, index=values.index, dtype=object)
+
+
+def first_of(values: pd.Series) -> pd.Series:
+    """The first element of each list (None where it is not a non-empty list)."""
+    return pd.Series([v[0] if type(v) is list and v else None for v in values.tolist()], index=values.index,
+                     dtype=object)
 
 
 def not_objects(records: list) -> np.ndarray:

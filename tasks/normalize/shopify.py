@@ -7,7 +7,7 @@ import pandas as pd
 
 from tasks.normalize.common import (
     CONTACT_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, customer_keys,
-    email_addresses, empty_frame, external_ids, fields, join_codes, nested, not_objects,
+    email_addresses, empty_frame, external_ids, fields, first_of, join_codes, nested, not_objects,
     parse_int, parse_money, parse_times, payloads, text,
 )
 from tasks.normalize.flatten import flatten, sum_by
@@ -16,7 +16,7 @@ FIELDS = [
     "id", "name", "email", "created_at", "updated_at", "processed_at", "cancelled_at", "closed_at",
     "financial_status", "fulfillment_status", "currency", "total_line_items_price", "total_discounts",
     "total_tax", "total_price", "total_shipping_price_set", "payment_gateway_names", "buyer_accepts_marketing",
-    "customer", "billing_address", "shipping_address", "discount_codes", "line_items", "refunds",
+    "customer", "billing_address", "shipping_address", "discount_codes", "line_items", "refunds", "fulfillments",
 ]
 LINE_FIELDS = ["id", "sku", "title", "quantity", "price", "total_discount"]
 REFUND_FIELDS = ["id", "created_at", "note", "refund_line_items", "transactions"]
@@ -39,6 +39,10 @@ def normalize_shopify_orders(records: list, source: str, secret: bytes) -> Norma
     times = {}
     for name in TIMESTAMPS:
         times[name] = reasons.parsed(rid, top[name], parse_times, "timestamp", name)
+
+    # When the order shipped: its first fulfilment (Shopify lists them in the order they were made).
+    times["fulfilled_at"] = reasons.parsed(rid, nested(first_of(top["fulfillments"]), "created_at"), parse_times,
+                                           "timestamp", "fulfillments[0].created_at")
 
     shipping_raw = nested(top["total_shipping_price_set"], "shop_money", "amount")
     money = {}

@@ -83,6 +83,7 @@ def normalize_woocommerce_orders(records: list, source: str, secret: bytes) -> N
         "processed_at": times["processed_at"],
         "cancelled_at": cancelled_at,
         "closed_at": times["closed_at"],
+        "fulfilled_at": times["closed_at"],  # WooCommerce completes an order when it ships
         "subtotal": sum_by(lines["rid"], lines["subtotal"], len(records)),
         **money,
         "refunded_total": sum_by(refunds["rid"], refunds["amount"], len(records)),

@@ -16,6 +16,7 @@ RUN_METADATA = {
     "products": ("run_id", "updated_at"),
     "inventory_levels": ("run_id", "fetched_at"),
     "inventory_snapshots": ("run_id", "taken_at"),
+    "price_snapshots": ("run_id", "taken_at"),
     "quarantine": ("id", "run_id", "quarantined_at"),
     "sync_state": ("run_id", "updated_at"),
 }

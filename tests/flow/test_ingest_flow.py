@@ -174,17 +174,19 @@ def test_a_batch_failing_the_contract_beyond_the_limit_fails_the_run_and_says_wh
         assert conn.execute(select(Quarantine.id).where(Quarantine.source == "woo-eu")).first() is not None
 
 
-def test_each_catalogue_sync_leaves_one_stock_snapshot_per_level_and_day(configured, engine):
-    from datetime import datetime, timezone
-
+def test_catalogue_syncs_leave_one_stock_snapshot_per_level_dated_by_the_shops_clock(configured, engine):
+    read_on = ANCHOR + timedelta(days=2, hours=9)
+    configured.clock.set(read_on)  # the shop's clock: its Date header dates what it serves
     for _ in range(2):  # the second sync of the day overwrites the first
         ingest_orders(start=ANCHOR - timedelta(days=1), end=ANCHOR)
+    configured.clock.set(read_on + timedelta(days=1))
+    ingest_orders(start=ANCHOR - timedelta(days=1), end=ANCHOR)  # the next day, no stock moved: no new rows
     with engine.connect() as conn:
         levels = pd.read_sql("SELECT source, location_id, sku, available FROM inventory_levels", conn)
         snapshots = pd.read_sql("SELECT source, location_id, sku, snapshot_date, available FROM inventory_snapshots", conn)
     assert len(levels) > 0 and len(snapshots) == len(levels)
-    # Dated when the stock was read (today), not by the window, which ended on the anchor.
-    assert set(pd.to_datetime(snapshots["snapshot_date"]).dt.date) == {datetime.now(timezone.utc).date()}
+    # Dated when the shop read the stock, not by the window, which ended on the anchor.
+    assert set(pd.to_datetime(snapshots["snapshot_date"]).dt.date) == {read_on.date()}
     keys = ["source", "location_id", "sku"]
     both = levels.merge(snapshots, on=keys, suffixes=("_level", "_snapshot"))
     assert len(both) == len(levels) and (both["available_level"] == both["available_snapshot"]).all()
