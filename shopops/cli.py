@@ -39,6 +39,22 @@ def main(argv: list[str] | None = None) -> int:
     product_commands = products.add_subparsers(dest="products_command", required=True)
     supply = product_commands.add_parser("import-supply", help="Load pack sizes, MOQs, lead times and suppliers from a CSV.")
     supply.add_argument("file", type=Path)
+    stock_history = product_commands.add_parser(
+        "import-stock-history", help="Load end-of-day stock from before shopops ran (an ERP export, CSV).")
+    stock_history.add_argument("file", type=Path)
+
+    purchasing = commands.add_parser("purchasing", help="Purchase orders.")
+    purchasing_commands = purchasing.add_subparsers(dest="purchasing_command", required=True)
+    orders = purchasing_commands.add_parser(
+        "import-orders", help="Load purchase orders (the purchasing system's CSV export); re-importing updates them.")
+    orders.add_argument("file", type=Path)
+
+    blocks = commands.add_parser("blocks", help="Prefect blocks shopops uses.")
+    block_commands = blocks.add_subparsers(dest="blocks_command", required=True)
+    remind = block_commands.add_parser(
+        "create-reminder", help="Save a webhook notification block for the replenishment reminder to purchasing.")
+    remind.add_argument("--url", required=True, help="where the reminder is POSTed as JSON {subject, body}")
+    remind.add_argument("--name", default="purchasing", help="block name (default: purchasing)")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -63,8 +79,26 @@ def main(argv: list[str] | None = None) -> int:
         summary = ingest_orders(sources=args.sources, start=args.start, end=args.end)
         _print_table(summary, ["source", "status", "fetched", "inserted", "updated", "unchanged", "duplicates", "quarantined"])
         return 0
+    if args.command == "products" and args.products_command == "import-supply":
+        from tasks.supply import import_supply
+
+        return _import(import_supply, args.file, lambda r: f"{r.loaded} SKUs updated from {args.file}")
     if args.command == "products":
-        return _import_supply(args.file)
+        from tasks.stock_history import import_stock_history
+
+        return _import(import_stock_history, args.file, lambda r: f"{r.rows} stock rows read from {args.file}; "
+                       f"{r.stored} changes stored (the rest repeat the day before)")
+    if args.command == "purchasing":
+        from tasks.purchasing import import_purchase_orders
+
+        return _import(import_purchase_orders, args.file, lambda r: f"{r.loaded} purchase order lines loaded from "
+                       f"{args.file} ({r.open_lines} open)")
+    if args.command == "blocks":
+        from shopops.blocks import save_reminder_block
+
+        print(f"saved notification block {save_reminder_block(args.name, args.url)}; pass it to replenishment "
+              "as reminder_block")
+        return 0
     return 2
 
 
@@ -83,15 +117,15 @@ def _db(args) -> int:
     return 0
 
 
-def _import_supply(path: Path) -> int:
-    from tasks.supply import import_supply
+def _import(importer, path: Path, describe) -> int:
+    """Run a sheet importer on the warehouse; every skipped row is printed, and makes the exit code 1."""
     from warehouse.engine import get_engine
     from warehouse.migrate import check_schema
 
     engine = get_engine()
     check_schema(engine)
-    result = import_supply(engine, path)
-    print(f"{result.loaded} SKUs updated from {path}")
+    result = importer(engine, path)
+    print(describe(result))
     for problem in result.problems:
         print(f"  skipped {problem}")
     return 1 if result.problems else 0

@@ -2,7 +2,9 @@
 
 Nothing to configure: it starts the sandbox on loopback (two Shopify shops, one WooCommerce
 store), writes a sources file for it, migrates the warehouse, runs `ingest-orders` over the last
-`days` days, loads the sandbox's supplier catalogue and prints what happened per source.
+`days` days, imports the purchasing team's data (supplier terms, stock history, purchase orders),
+plans replenishment (the reminder goes to the sandbox's webhook), back-tests the policy and
+prints what happened.
 """
 
 from __future__ import annotations
@@ -46,23 +48,40 @@ def run_demo(days: int = 90) -> int:
         from flows.ingest import ingest_orders
         from shopops.prefect_api import local_prefect_api
 
-        from flows.replenishment import replenishment
-        from tasks.supply import import_supply
-        from warehouse.engine import get_engine
+        from flows.replenishment import replenishment, replenishment_backtest
+        from shopops.blocks import save_reminder_block
 
         with local_prefect_api():  # PREFECT_API_URL if set (your server's UI), else a temporary one
             summary = ingest_orders(start=None, end=None)
-            supply_file = data_dir / "sandbox-supply.csv"
-            sandbox.write_supply_csv(supply_file)
-            supply = import_supply(get_engine(), supply_file)
-            plan = replenishment(history_days=days)
+            supply = _import_purchasing_data(sandbox, data_dir)
+            reminder_block = save_reminder_block("sandbox-purchasing", sandbox.notification_url("purchasing"))
+            plan = replenishment(history_days=days, reminder_block=reminder_block)
+            backtest = replenishment_backtest(test_days=28, history_days=max(days - 28, 14))
+        received = sandbox.notifications("purchasing")
 
-    _report(summary, supply.loaded, settings)
-    _report_replenishment(plan)
+    _report(summary, supply, settings)
+    _report_replenishment(plan, received[-1]["body"]["subject"] if received else None)
+    _report_backtest(backtest)
     return 0
 
 
-def _report_replenishment(plan: dict) -> None:
+def _import_purchasing_data(sandbox, data_dir: Path) -> dict:
+    """What the purchasing team would hand over: supplier terms, the ERP's stock history, open and
+    received purchase orders (the sandbox writes them as CSV, the importers read them)."""
+    from tasks.purchasing import import_purchase_orders
+    from tasks.stock_history import import_stock_history
+    from tasks.supply import import_supply
+    from warehouse.engine import get_engine
+
+    engine = get_engine()
+    supply = import_supply(engine, sandbox.write_supply_csv(data_dir / "sandbox-supply.csv"))
+    stock = import_stock_history(engine, sandbox.write_stock_history_csv(data_dir / "sandbox-stock-history.csv"))
+    orders = import_purchase_orders(engine, sandbox.write_purchase_orders_csv(data_dir / "sandbox-purchase-orders.csv"))
+    return {"supplier terms": supply.loaded, "stock history changes": stock.stored,
+            "purchase order lines": orders.loaded, "open purchase order lines": orders.open_lines}
+
+
+def _report_replenishment(plan: dict, reminder_subject: str | None) -> None:
     from warehouse.engine import get_engine
     from warehouse.models import StockAlert
 
@@ -76,9 +95,21 @@ def _report_replenishment(plan: dict) -> None:
           f"{plan['delisting_warnings']} delisting warnings (tables replenishment_suggestions and stock_alerts).")
     for sku, pool, level, reason, quantity in urgent:
         print(f"  {level:<8} {sku} ({pool}): {reason}; order {quantity}")
+    if plan["purchase_lists"]:
+        print(f"  {len(plan['purchase_lists'])} purchase lists, one per supplier, in {Path(plan['purchase_lists'][0]).parent}")
+    if reminder_subject:
+        print(f"  Reminder to purchasing ({plan['reminder']}, received by the sandbox's webhook): {reminder_subject}")
 
 
-def _report(summary: list[dict], supply_loaded: int, settings) -> None:
+def _report_backtest(backtest: dict) -> None:
+    print(f"\nBack-test: the policy planned on {backtest['split']}, played over the real sales to {backtest['as_of']}:")
+    for tier in backtest["tiers"]:
+        reached = "n/a" if tier["cycles"] == 0 else f"{100 * tier['cycle_service_level']:.1f}%"
+        print(f"  {tier['tier']:<34} cycle service level {reached} (target {100 * tier['target_service_level']:.0f}%) "
+              f"over {tier['cycles']} cycles, fill rate {100 * tier['fill_rate']:.1f}%")
+
+
+def _report(summary: list[dict], purchasing: dict, settings) -> None:
     from warehouse.engine import get_engine
     from warehouse.models import Order, OrderLine, Product, Quarantine
 
@@ -97,7 +128,8 @@ def _report(summary: list[dict], supply_loaded: int, settings) -> None:
         examples = conn.execute(select(Quarantine.source, Quarantine.external_id, Quarantine.reasons)
                                 .where(Quarantine.stream == "orders").order_by(Quarantine.id).limit(5)).all()
     print(f"\nWarehouse: {engine.url.render_as_string(hide_password=True)}")
-    print(f"  {orders} orders, {lines} order lines, {products} products ({supply_loaded} with supplier terms)")
+    print(f"  {orders} orders, {lines} order lines, {products} products; purchasing data imported: "
+          + ", ".join(f"{count} {what}" for what, count in purchasing.items()))
     if examples:
         print("  Some quarantined orders and why:")
         for source, external_id, reasons in examples:

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     data_docs_dir: Path | None = Field(
         default=None, description="Great Expectations project and Data Docs; default <data_dir>/gx."
     )
+    purchase_lists_dir: Path | None = Field(
+        default=None, description="Replenishment's purchase list per supplier and date; default <data_dir>/purchase-lists."
+    )
     data_docs_keep_runs: int = Field(
         default=50, ge=1, description="Validation results kept per table in Data Docs."
     )
@@ -133,6 +136,9 @@ class Settings(BaseSettings):
 
     def resolved_data_docs_dir(self) -> Path:
         return self.data_docs_dir or self.data_dir / "gx"
+
+    def resolved_purchase_lists_dir(self) -> Path:
+        return self.purchase_lists_dir or self.data_dir / "purchase-lists"
 
 
 @lru_cache(maxsize=1)

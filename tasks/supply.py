@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from warehouse.engine import write_transaction
+from tasks.sheets import failing_rows, numbers, read_sheet
 from warehouse.io import upsert_frame
 
 COLUMNS = ["sku", "supplier", "pack_size", "moq", "lead_time_days", "lead_time_std_days"]
@@ -28,41 +29,25 @@ class SupplyImport:
 
 
 def read_supply(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
-    for name in COLUMNS:
-        if name not in frame.columns:
-            frame[name] = ""
-    frame = frame[COLUMNS].apply(lambda s: s.str.strip())
-    numbers = {name: pd.to_numeric(frame[name].replace("", None), errors="coerce")
-               for name in ("pack_size", "moq", "lead_time_days", "lead_time_std_days")}
-    line = frame.index + 2  # the header is line 1
-    checks = [
+    frame = read_sheet(path, COLUMNS, REQUIRED)
+    number = numbers(frame, ["pack_size", "moq", "lead_time_days", "lead_time_std_days"])
+    bad, problems = failing_rows(frame, [
         (frame["sku"] == "", "sku is empty"),
         (frame["sku"].duplicated(keep=False) & (frame["sku"] != ""), "sku appears more than once"),
-        (~(numbers["pack_size"] >= 1) | (numbers["pack_size"] % 1 != 0), "pack_size must be a whole number ≥ 1"),
-        (numbers["moq"].notna() & ((numbers["moq"] < 1) | (numbers["moq"] % 1 != 0)), "moq must be a whole number ≥ 1"),
-        (~(numbers["lead_time_days"] >= 0) | (numbers["lead_time_days"] % 1 != 0), "lead_time_days must be a whole number ≥ 0"),
-        (numbers["lead_time_std_days"].notna() & (numbers["lead_time_std_days"] < 0), "lead_time_std_days must be ≥ 0"),
-        ((frame["lead_time_std_days"] != "") & numbers["lead_time_std_days"].isna(), "lead_time_std_days is not a number"),
-    ]
-    bad = pd.Series(False, index=frame.index)
-    problems = []
-    for mask, message in checks:
-        mask = mask.fillna(True) if mask.dtype == object else mask
-        for position in frame.index[mask]:
-            problems.append(f"line {line[position]}: {message} (sku {frame.at[position, 'sku'] or '—'})")
-        bad |= mask
+        (~(number["pack_size"] >= 1) | (number["pack_size"] % 1 != 0), "pack_size must be a whole number ≥ 1"),
+        (number["moq"].notna() & ((number["moq"] < 1) | (number["moq"] % 1 != 0)), "moq must be a whole number ≥ 1"),
+        (~(number["lead_time_days"] >= 0) | (number["lead_time_days"] % 1 != 0), "lead_time_days must be a whole number ≥ 0"),
+        (number["lead_time_std_days"].notna() & (number["lead_time_std_days"] < 0), "lead_time_std_days must be ≥ 0"),
+        ((frame["lead_time_std_days"] != "") & number["lead_time_std_days"].isna(), "lead_time_std_days is not a number"),
+    ], key="sku")
     good = frame[~bad]
     out = pd.DataFrame({
         "sku": good["sku"],
         "supplier": good["supplier"].replace("", None),
-        "pack_size": numbers["pack_size"][~bad].astype("Int64"),
-        "moq": numbers["moq"][~bad].fillna(1).astype("Int64"),
-        "lead_time_days": numbers["lead_time_days"][~bad].astype("Int64"),
-        "lead_time_std_days": numbers["lead_time_std_days"][~bad],
+        "pack_size": number["pack_size"][~bad].astype("Int64"),
+        "moq": number["moq"][~bad].fillna(1).astype("Int64"),
+        "lead_time_days": number["lead_time_days"][~bad].astype("Int64"),
+        "lead_time_std_days": number["lead_time_std_days"][~bad],
     })
     return out, problems
 

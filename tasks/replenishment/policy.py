@@ -30,6 +30,7 @@ class PolicySettings:
     service_level: float = 0.95
     review_days: float = 7.0          # an order should cover demand until the next review
     target_cover_days: float = 30.0   # below this many days of cover: watch
+    hysteresis: float = 0.1           # a level held yesterday is kept until its threshold is cleared by 10%
 
 
 def best_sellers(revenue: np.ndarray, share: float) -> np.ndarray:
@@ -97,13 +98,15 @@ class Decision:
     quantity: np.ndarray
     quantity_reason: np.ndarray
     days_of_cover: np.ndarray     # on hand / daily forecast (inf without demand)
-    level: np.ndarray             # ok | watch | warning | critical
+    level: np.ndarray             # ok | watch | warning | critical, after hysteresis
+    raw_level: np.ndarray         # what today's numbers alone say
     level_reason: np.ndarray
     revenue_at_risk: np.ndarray   # forecast sales lost before an order placed today arrives
 
 
 def decide(*, on_hand, on_order, committed, forecast, std, lead_days, lead_std_days, pack_size, moq,
-           unit_price, best_seller, settings: PolicySettings) -> Decision:
+           unit_price, best_seller, settings: PolicySettings, previous_level=None) -> Decision:
+    """`previous_level`: yesterday's level per item as a code (0 ok … 3 critical), None if unknown."""
     on_hand = np.asarray(on_hand, float)
     forecast = np.asarray(forecast, float)
     lead = np.asarray(lead_days, float)
@@ -116,18 +119,33 @@ def decide(*, on_hand, on_order, committed, forecast, std, lead_days, lead_std_d
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(forecast > 0, np.maximum(on_hand, 0.0) / forecast, np.inf)
         position_cover = np.where(forecast > 0, np.maximum(position, 0.0) / forecast, np.inf)
-    critical = (forecast > 0) & (position_cover < lead)
-    warning = ~critical & (forecast > 0) & (position <= reorder_point)
-    watch = ~critical & ~warning & (cover < settings.target_cover_days)
-    level = LEVELS[np.select([critical, warning, watch], [3, 2, 1], 0)]
+
+    def level_at(margin: float) -> np.ndarray:
+        """0 ok … 3 critical, with every threshold widened by `margin` (0: the plain rule)."""
+        selling = forecast > 0
+        critical = selling & (position_cover < lead * (1 + margin))
+        warning = selling & (position <= reorder_point * (1 + margin))
+        watch = cover < settings.target_cover_days * (1 + margin)
+        return np.select([critical, warning, watch], [3, 2, 1], 0)
+
+    raw = level_at(0.0)
+    # Hysteresis: a level reached yesterday is kept while the item is still within `hysteresis`
+    # of that level's threshold, so noise around a threshold does not flip the alert every day.
+    # Rising is immediate; falling needs the threshold cleared by the margin.
+    previous = np.zeros(raw.shape, dtype=np.int64) if previous_level is None else np.asarray(previous_level)
+    code = np.maximum(raw, np.minimum(previous, level_at(settings.hysteresis)))
+    held = code > raw
+    level = LEVELS[code]
     reason = np.select(
-        [critical, warning, watch],
+        [code == 3, code == 2, code == 1],
         ["stock runs out before an order placed today can arrive",
          "inventory position at or below the reorder point",
          f"less than {settings.target_cover_days:g} days of cover"], "").astype(object)
-    short_days = np.where(critical, lead - position_cover, 0.0)
+    reason = np.where(held, reason + f" (held from the day before: within {settings.hysteresis:.0%} of the "
+                                     "threshold)", reason)
+    short_days = np.where(code == 3, np.maximum(lead - position_cover, 0.0), 0.0)
     revenue_at_risk = short_days * forecast * np.nan_to_num(np.asarray(unit_price, float))
-    return Decision(position, ss, rule, reorder_point, order_up_to, quantity, why, cover, level, reason,
+    return Decision(position, ss, rule, reorder_point, order_up_to, quantity, why, cover, level, LEVELS[raw], reason,
                     revenue_at_risk)
 
 
@@ -137,23 +155,30 @@ class SlowMoverSettings:
     new_listing_days: int = 30     # listings younger than this are exempt
     clearance_margin: float = 0.40  # room to discount: clear it
     bundle_margin: float = 0.15     # some room: bundle it with a seller; below: promote off-site
+    return_rate: float = 0.2        # more of what sold came back than this → delisting warning
+    return_min_units: int = 10      # …once this many units sold (fewer say nothing)
 
 
-def slow_movers(idle_days, velocity, margin, listed_days, presale, on_hand, settings: SlowMoverSettings):
+def slow_movers(idle_days, velocity, margin, listed_days, presale, on_hand, sold_units, returned_units,
+                settings: SlowMoverSettings):
     """Delisting warnings and what to do with each slow mover.
 
     Flagged: `idle_days` in-stock days without a sale while it is in stock now, unless the
-    listing is new or pre-sale. An item out of stock now is a stock-out to fix, not dead stock.
+    listing is new or pre-sale, or the SKU was not listed at the date (`listed_days` NaN or
+    negative: stock of a SKU no shop lists cannot be delisted). An item out of stock now is a stock-out to fix, not dead stock.
     Score (0–100, higher is worse): how long it has been idle beyond the threshold (up to twice
     it) weighed with how little it sells (velocity against one unit a week). The action follows
     the margin: clearance when there is room to discount, a bundle when there is some, an
     off-site promotion when a discount would sell at a loss.
+    Returns: an item whose returned share of `sold_units` passes `return_rate`, once at least
+    `return_min_units` sold, is warned too (new listings included: returns are a quality signal).
     """
     idle, velocity = np.asarray(idle_days, float), np.nan_to_num(np.asarray(velocity, float))
     margin = np.asarray(margin, float)
     listed_days = np.asarray(listed_days, float)
-    new = np.isfinite(listed_days) & (listed_days < settings.new_listing_days)
-    exempt = new | np.asarray(presale, bool)
+    unlisted = ~np.isfinite(listed_days) | (listed_days < 0)  # not in the catalogue (yet) at the date
+    new = ~unlisted & (listed_days < settings.new_listing_days)
+    exempt = unlisted | new | np.asarray(presale, bool)
     flagged = ~exempt & (idle >= settings.idle_days) & (np.asarray(on_hand, float) > 0)
     idleness = np.clip(idle / (2 * settings.idle_days), 0, 1)
     slowness = 1 - np.clip(velocity * 7, 0, 1)
@@ -163,5 +188,15 @@ def slow_movers(idle_days, velocity, margin, listed_days, presale, on_hand, sett
                        ["", "review (no cost known)", "clearance", "bundle"], "off-site promotion").astype(object)
     reason = np.where(flagged, np.char.add(np.char.add("no sale in ", idle.astype(np.int64).astype(str)),
                                            " in-stock days").astype(object), "")
-    reason = np.where(new, "new listing: exempt", np.where(np.asarray(presale, bool), "pre-sale: exempt", reason))
-    return flagged, score, action, reason.astype(object)
+    reason = np.select([unlisted, new, np.asarray(presale, bool)],
+                       ["not listed at the date: exempt", "new listing: exempt", "pre-sale: exempt"], reason)
+
+    sold, returned = np.asarray(sold_units, float), np.asarray(returned_units, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(sold > 0, returned / sold, np.nan)
+    returns = (sold >= settings.return_min_units) & (rate > settings.return_rate) & ~np.asarray(presale, bool)
+    returns_text = np.char.add(np.char.add(np.char.add("returns: ", returned.astype(np.int64).astype(str)), " of "),
+                               np.char.add(sold.astype(np.int64).astype(str), " units sold came back")).astype(object)
+    reason = np.where(returns, np.where(flagged, reason + "; " + returns_text, returns_text), reason)
+    action = np.where(returns & ~flagged, "review returns", action)
+    return flagged | returns, score, action.astype(object), reason.astype(object)

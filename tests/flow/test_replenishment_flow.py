@@ -1,12 +1,15 @@
 """replenishment end to end over the sandbox, on SQLite and PostgreSQL."""
 
-from datetime import datetime, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pandas as pd
 import pytest
 
 from flows.ingest import ingest_orders
 from flows.replenishment import replenishment
+from tasks.purchasing import import_purchase_orders
+from tasks.stock_history import import_stock_history
+from tasks.supply import import_supply
 from tests.conftest import table_contents
 from tests.contract.conftest import ANCHOR, DAYS
 
@@ -14,14 +17,23 @@ START = ANCHOR - pd.Timedelta(days=DAYS)
 RUN_COLUMNS = ("run_id", "computed_at")
 
 
+def import_purchasing_data(sandbox, engine, tmp_path, known_at) -> None:
+    """What the purchasing team hands over at `known_at`: supplier terms, the ERP's stock history,
+    the purchase orders."""
+    import_supply(engine, sandbox.write_supply_csv(tmp_path / "supply.csv"))
+    stock = import_stock_history(engine, sandbox.write_stock_history_csv(tmp_path / "stock.csv", until=known_at))
+    orders = import_purchase_orders(engine, sandbox.write_purchase_orders_csv(tmp_path / "po.csv", as_of=known_at))
+    assert stock.problems == [] and orders.problems == []
+
+
 @pytest.fixture
-def planned(configured, engine):
-    """The sandbox's history ingested; a plan for today (the stock snapshot is today's) that
-    looks back far enough to cover the whole history, whatever the date the tests run on."""
+def planned(configured, engine, tmp_path):
+    """The sandbox's history ingested with the purchasing data, and a plan for the anchor's date
+    (the catalogue sync dates its stock snapshot by the shop's clock: the sandbox's)."""
     ingest_orders(start=START, end=ANCHOR)
-    today = datetime.now(timezone.utc).date()
+    import_purchasing_data(configured, engine, tmp_path, ANCHOR)
     # The sandbox's history is three weeks: a slow mover is one idle for two of them.
-    parameters = {"as_of": today, "history_days": (today - START.date()).days, "slow_mover_days": 14}
+    parameters = {"as_of": ANCHOR.date(), "history_days": DAYS, "slow_mover_days": 14}
     summary = replenishment(**parameters)
     with engine.connect() as conn:
         rows = pd.read_sql("SELECT * FROM replenishment_suggestions", conn)
@@ -52,19 +64,33 @@ def test_demand_counts_every_unit_sold_once_including_the_store_without_stock(pl
     assert rows["units_sold"].sum() == pytest.approx(expected)
 
 
-def test_ongoing_stock_outs_are_critical_and_dead_stock_never_alerts(planned):
+def test_ongoing_stock_outs_are_critical_unless_enough_is_on_order_and_dead_stock_never_alerts(planned, tmp_path):
     sandbox, _, _, rows, alerts = planned
     truth = sandbox.truth("shop-us")
     outs = truth.stock_outs()
     out_now = set(outs.loc[outs["end"].isna(), "sku"])
     products = truth.products()
     dead = set(products.loc[products["is_dead_stock"], "sku"])
+    level = alerts.set_index("sku")["level"].reindex(rows["sku"]).fillna("ok")
 
     selling_but_out = rows[rows["sku"].isin(out_now) & (rows["forecast_daily"] > 0)]
-    assert len(selling_but_out) > 0
-    flagged = alerts.set_index("sku")["level"]
-    assert (flagged.reindex(selling_but_out["sku"]) == "critical").all()
+    covered = selling_but_out["inventory_position"] >= selling_but_out["forecast_daily"] * selling_but_out["lead_time_days"]
+    assert covered.sum() > 0 and (~covered).sum() > 0  # the sandbox has open orders for some, not all
+    assert (level.reindex(selling_but_out.loc[~covered, "sku"]) == "critical").all()
+    assert (level.reindex(selling_but_out.loc[covered, "sku"]) != "critical").all()
     assert not set(alerts.loc[alerts["level"].isin(["critical", "warning"]), "sku"]) & dead
+
+
+def test_open_purchase_orders_are_on_order_and_in_the_inventory_position(planned, tmp_path):
+    _, _, _, rows, _ = planned
+    orders = pd.read_csv(tmp_path / "po.csv")
+    still_to_come = orders[orders["status"] == "open"].assign(
+        units=lambda o: o["quantity"] - o["received_quantity"]).groupby(["sku", "stock_pool"])["units"].sum()
+    planned_on_order = rows.set_index(["sku", "location"])["on_order"]
+    assert len(still_to_come) > 5
+    expected = still_to_come.rename_axis(["sku", "location"]).reindex(planned_on_order.index, fill_value=0)
+    assert (planned_on_order == expected).all()
+    assert (rows["inventory_position"] == rows["available"] + rows["on_order"]).all()
 
 
 def test_every_suggestion_explains_itself_and_presale_skus_are_not_reordered(planned):
@@ -97,3 +123,75 @@ def test_dead_stock_gets_delisting_warnings_and_stocked_out_best_sellers_do_not(
     assert summary["delisting_warnings"] == len(warned)
     assert (warned["idle_in_stock_days"] >= 14).all() and warned["slow_mover_action"].ne("").all()
     assert warned["delisting_reason"].str.startswith("no sale in ").all()
+
+
+def test_a_backfill_plans_a_past_date_from_what_was_known_then(configured, engine, tmp_path):
+    """Plan a date a week back with only what was known then, then again after a week of new
+    orders, edits of older ones (fulfilments, refunds, cancellations), receipts and price changes:
+    the same rows."""
+    day = (ANCHOR - timedelta(days=7)).date()
+    known_at = datetime.combine(day, time(2), tzinfo=timezone.utc)  # orders that showed up late are in
+    parameters = {"as_of": day, "history_days": DAYS - 7, "slow_mover_days": 7}
+    configured.clock.set(known_at)
+    ingest_orders(start=START, end=known_at)
+    (tmp_path / "then").mkdir()
+    import_purchasing_data(configured, engine, tmp_path / "then", known_at)
+    replenishment(**parameters)
+    then = table_contents(engine, "replenishment_suggestions", RUN_COLUMNS)
+
+    configured.clock.set(ANCHOR)
+    ingest_orders(start=known_at, end=ANCHOR)
+    (tmp_path / "now").mkdir()
+    import_purchasing_data(configured, engine, tmp_path / "now", ANCHOR)
+    replenishment(**parameters)
+    assert table_contents(engine, "replenishment_suggestions", RUN_COLUMNS) == then
+    assert len(then) > 100
+    # What was learnt since does change the plan of a later date.
+    replenishment(**{**parameters, "as_of": ANCHOR.date()})
+    with engine.connect() as conn:
+        later = pd.read_sql(f"SELECT * FROM replenishment_suggestions WHERE as_of_date = '{ANCHOR.date()}'", conn)
+    assert len(later) >= len(then)
+
+
+def test_the_reminder_reaches_purchasing_through_a_notification_block(planned):
+    from shopops.blocks import save_reminder_block
+
+    sandbox, parameters, summary, _, alerts = planned
+    block = save_reminder_block("purchasing-test", sandbox.notification_url("purchasing"))
+    before = len(sandbox.notifications("purchasing"))
+    result = replenishment(**parameters, reminder_block=block)
+    assert result["reminder"] == "sent"
+    received = sandbox.notifications("purchasing")[before:]
+    assert len(received) == 1
+    message = received[0]["body"]
+    assert message["subject"] == (f"Replenishment {parameters['as_of']}: {summary['critical']} critical, "
+                                  f"{summary['warning']} warning, {summary['to_order']} SKUs to order")
+    top = alerts[alerts["level"] == "critical"].sort_values("revenue_at_risk", ascending=False).iloc[0]
+    assert f"  {top['sku']} (shop-us): order {top['suggested_quantity']}" in message["body"]
+    assert all(path in message["body"] for path in result["purchase_lists"])
+    assert "@" not in message["body"]  # SKUs and numbers only: no customer's contact
+
+
+def test_a_reminder_that_cannot_be_sent_is_reported_and_the_plan_still_stands(planned, engine):
+    from shopops.blocks import save_reminder_block
+
+    _, parameters, summary, rows, _ = planned
+    block = save_reminder_block("purchasing-down", "http://127.0.0.1:9/nobody-listens")
+    result = replenishment(**parameters, reminder_block=block)
+    assert result["reminder"].startswith("failed:")
+    assert {k: v for k, v in result.items() if k != "reminder"} == {k: v for k, v in summary.items() if k != "reminder"}
+    missing = replenishment(**parameters, reminder_block="custom-webhook/no-such-block")
+    assert "not found" in missing["reminder"] and "shopops blocks create-reminder" in missing["reminder"]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM replenishment_suggestions").scalar_one() == len(rows)
+
+
+def test_every_sku_to_order_is_on_its_suppliers_purchase_list(planned):
+    _, _, summary, rows, _ = planned
+    lists = pd.concat([pd.read_csv(path).assign(file=path) for path in summary["purchase_lists"]])
+    to_order = rows[rows["suggested_quantity"] > 0]
+    assert sorted(lists["sku"]) == sorted(to_order["sku"])
+    assert (lists.set_index("sku")["quantity"].sort_index() == to_order.set_index("sku")["suggested_quantity"].sort_index()).all()
+    supplier_of = to_order.set_index("sku")["supplier"]
+    for path, group in lists.groupby("file"):
+        assert group["sku"].map(supplier_of).nunique() == 1, path

@@ -1,6 +1,7 @@
 """Replenishment formulas on hand-made items; every expected number is worked out in the comments."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tasks.replenishment.demand import profile, sba
@@ -172,7 +173,8 @@ def test_slow_movers_are_flagged_scored_and_given_an_action_by_margin():
     flagged, score, action, reason = slow_movers(
         idle_days=[45, 60, 30, 29, 90, 90, 90], velocity=[0.0, 1 / 14, 0.0, 0.0, 0.0, 0.0, 0.0],
         margin=[0.5, 0.2, 0.1, 0.5, 0.5, 0.5, 0.5], listed_days=[400, 400, 400, 400, 10, 400, 400],
-        presale=[F, F, F, F, F, T, F], on_hand=[5, 5, 5, 5, 5, 5, 0], settings=SlowMoverSettings())
+        presale=[F, F, F, F, F, T, F], on_hand=[5, 5, 5, 5, 5, 5, 0], sold_units=[0, 8, 3, 4, 0, 0, 0],
+        returned_units=[0, 1, 0, 0, 0, 0, 0], settings=SlowMoverSettings())
     assert list(flagged) == [T, T, T, F, F, F, F]  # the last is out of stock now: a stock-out, not dead stock
     # 45 idle: idleness 45/60 = 0.75, slowness 1 → 100 * (0.375 + 0.5) = 88 (rounded from 87.5, half to even)
     # 60 idle, 0.5 a week: idleness 1, slowness 0.5 → 75;  30 idle: 0.5 and 1 → 75
@@ -180,3 +182,73 @@ def test_slow_movers_are_flagged_scored_and_given_an_action_by_margin():
     assert list(action) == ["clearance", "bundle", "off-site promotion", "", "", "", ""]
     assert list(reason) == ["no sale in 45 in-stock days", "no sale in 60 in-stock days", "no sale in 30 in-stock days",
                             "", "new listing: exempt", "pre-sale: exempt", ""]
+
+
+def test_a_high_return_rate_is_a_delisting_warning_once_enough_units_sold():
+    from tasks.replenishment.policy import SlowMoverSettings, slow_movers
+
+    flagged, _, action, reason = slow_movers(
+        idle_days=[0, 0, 0, 0, 40], velocity=[1, 1, 1, 1, 0.0], margin=[0.5] * 5, listed_days=[400, 400, 400, 5, 400],
+        presale=[F] * 5, on_hand=[5] * 5, sold_units=[20, 20, 9, 12, 40], returned_units=[5, 4, 9, 3, 10],
+        settings=SlowMoverSettings())
+    # 5/20 = 25% > 20%: warned. 4/20 = 20% is not above the threshold. 9 of 9 came back, but 9 sold
+    # is under the 10-unit minimum. A new listing with 3/12 = 25% is warned (returns are not age).
+    # The last is idle 40 days and 10/40 = 25% came back: both reasons.
+    assert list(flagged) == [T, F, F, T, T]
+    assert list(action) == ["review returns", "", "", "review returns", "clearance"]
+    assert reason[0] == "returns: 5 of 20 units sold came back"
+    assert reason[3] == "returns: 3 of 12 units sold came back"
+    assert reason[4] == "no sale in 40 in-stock days; returns: 10 of 40 units sold came back"
+
+
+def test_a_level_reached_yesterday_is_held_until_its_threshold_is_cleared_by_the_margin():
+    # Reorder point 20 (2 a day, 10 days lead, no safety stock), hysteresis 10%: a warning
+    # yesterday stays a warning up to a position of 22; at 23 it drops to watch (cover 11.5 < 30).
+    positions = np.array([21.0, 22.0, 23.0, 21.0])
+    previous = np.array([2, 2, 2, 0])  # warning, warning, warning, ok
+    d = decide(on_hand=positions, on_order=np.zeros(4), committed=np.zeros(4), forecast=np.full(4, 2.0),
+               std=np.zeros(4), lead_days=np.full(4, 10.0), lead_std_days=np.full(4, np.nan), pack_size=np.ones(4),
+               moq=np.ones(4), unit_price=np.full(4, 10.0), best_seller=np.zeros(4, bool), settings=PolicySettings(),
+               previous_level=previous)
+    assert list(d.raw_level) == ["watch", "watch", "watch", "watch"]
+    assert list(d.level) == ["warning", "warning", "watch", "watch"]
+    assert d.level_reason[0] == ("inventory position at or below the reorder point (held from the day before: "
+                                 "within 10% of the threshold)")
+    assert d.level_reason[3] == "less than 30 days of cover"
+    # Rising is immediate whatever yesterday said: a position of 15 is critical (7.5 days < 10).
+    up = decide_one(on_hand=15)
+    assert up.level[0] == "critical" and up.raw_level[0] == "critical"
+
+
+def test_a_held_critical_level_has_no_revenue_at_risk_once_the_position_covers_the_lead_time():
+    # Position 20 covers exactly the 10 lead days: only a warning today (at the reorder point),
+    # but within 10% of the critical threshold, so yesterday's critical is held.
+    d = decide(on_hand=np.array([20.0]), on_order=np.zeros(1), committed=np.zeros(1), forecast=np.array([2.0]),
+               std=np.zeros(1), lead_days=np.array([10.0]), lead_std_days=np.array([np.nan]), pack_size=np.ones(1),
+               moq=np.ones(1), unit_price=np.array([10.0]), best_seller=np.zeros(1, bool), settings=PolicySettings(),
+               previous_level=np.array([3]))
+    assert d.raw_level[0] == "warning" and d.level[0] == "critical" and d.revenue_at_risk[0] == 0
+
+
+def test_stock_of_a_sku_not_listed_at_the_date_is_never_dead_stock():
+    from tasks.replenishment.policy import SlowMoverSettings, slow_movers
+
+    # Idle 40 in-stock days each: no listing known (NaN), listed only after the date (−3 days),
+    # listed 10 days before (new), listed long ago (dead stock).
+    flagged, _, _, reason = slow_movers(
+        idle_days=[40, 40, 40, 40], velocity=[0.0] * 4, margin=[0.5] * 4, listed_days=[np.nan, -3, 10, 400],
+        presale=[F] * 4, on_hand=[5] * 4, sold_units=[0] * 4, returned_units=[0] * 4, settings=SlowMoverSettings())
+    assert list(flagged) == [F, F, F, T]
+    assert list(reason) == ["not listed at the date: exempt", "not listed at the date: exempt", "new listing: exempt",
+                            "no sale in 40 in-stock days"]
+
+
+def test_stock_out_dates_fall_within_the_horizon_or_are_left_empty():
+    from datetime import date
+
+    from tasks.replenishment.plan import STOCKOUT_HORIZON_DAYS, stockout_dates
+
+    # 2.5 days of cover run out on the 3rd day after; 478 units at 0.0044 a day would be ~298 years.
+    dates = stockout_dates(date(2026, 11, 20), np.array([2.5, 0.0, np.nan, STOCKOUT_HORIZON_DAYS + 1, 478 / 0.0044]))
+    assert list(dates[:2]) == [date(2026, 11, 22), date(2026, 11, 20)]
+    assert all(pd.isna(d) for d in dates[2:])

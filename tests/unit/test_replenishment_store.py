@@ -18,6 +18,7 @@ def plan_rows(levels: dict[str, tuple[str, float]]) -> pd.DataFrame:
     filler = {c.name: ("" if c.type.python_type is str else 0) for c in table.columns
               if c.name not in ("run_id", "computed_at")}
     return pd.DataFrame([{**filler, "as_of_date": AS_OF, "sku": sku, "location": "shop-us", "level": level,
+                          "raw_level": level, "previous_level": None,
                           "level_reason": f"{level} because", "revenue_at_risk": risk, "days_of_cover": 1.0,
                           "stockout_date": AS_OF} for sku, (level, risk) in levels.items()])
 
