@@ -74,10 +74,11 @@ def _run(args, anchor: datetime) -> int:
     print("  where the time went (summed over sources, which run concurrently):")
     for name, seconds in totals.items():
         print(f"    {name:<18} {seconds:7.1f} s  {100 * seconds / busy:5.1f}%")
+    runner = summary[0]["ran on"]
     print(f"  memory: peak RSS of the flow's process {peak:,.0f} MB (after imports and set-up: {baseline:,.0f} MB)"
           + (f", of the largest worker process {max(row['peak memory (MB)'] for row in summary):,} MB"
-             if settings.ingest_task_runner == "processes" else "")
-          + f"; task runner: {settings.ingest_task_runner}")
+             if runner == "processes" else "")
+          + f"; sources ran on {runner} (SHOPOPS_INGEST_TASK_RUNNER={settings.ingest_task_runner})")
     for row in summary:
         print(f"  {row['source']:<8} {row['fetched']:>8,} fetched  {row['inserted']:>8,} inserted  "
               f"{row['duplicates']:>6,} duplicates  {row['quarantined']:>6,} quarantined  {row['seconds']:>6.1f} s")

@@ -5,8 +5,8 @@ Parameters, ordering, retries and artifacts only; the work is in tasks/.
 
 from __future__ import annotations
 
-import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 
@@ -80,17 +80,28 @@ def _short(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value)[:16]
 
 
-def _task_runner():
-    """Threads by default; with SHOPOPS_INGEST_TASK_RUNNER=processes, sources load in parallel processes.
+@contextmanager
+def _source_tasks(settings, configs: list[SourceConfig], windows: dict[str, tuple[datetime, datetime]]):
+    """Submit per-source tasks to the flow's threads or to one process per source.
 
-    Read when the flow is imported, which is once per flow-run process under a worker.
+    "auto" takes processes for a window longer than `ingest_processes_above_hours` over several
+    sources (a backfill or a first load: the sources' work shares no GIL, and the ~3 s each
+    process needs to start is small against it), threads otherwise (an hourly run).
     """
-    if get_settings().ingest_task_runner == "processes":
-        return ProcessPoolTaskRunner(max_workers=os.cpu_count())
-    return ThreadPoolTaskRunner()
+    kind = settings.ingest_task_runner
+    if kind == "auto":
+        longest = max(((high - low).total_seconds() / 3600 for low, high in windows.values()), default=0.0)
+        big = len(configs) > 1 and longest > settings.ingest_processes_above_hours
+        kind = "processes" if big else "threads"
+    get_logger("shopops.flows").info("ingest-orders: %d source(s) on %s", len(configs), kind)
+    if kind == "threads":
+        yield kind, lambda task, **parameters: task.submit(**parameters)
+        return
+    with ProcessPoolTaskRunner(max_workers=len(configs)) as runner:
+        yield kind, lambda task, **parameters: runner.submit(task, parameters)
 
 
-@flow(name="ingest-orders", flow_run_name=_run_name, log_prints=False, task_runner=_task_runner(),
+@flow(name="ingest-orders", flow_run_name=_run_name, log_prints=False, task_runner=ThreadPoolTaskRunner(),
       description="Pull orders (and Shopify catalogues) from every configured marketplace into the warehouse: "
                   "clean, validate with Great Expectations, quarantine what fails, load idempotently.")
 def ingest_orders(sources: list[str] | None = None, start: datetime | None = None,
@@ -115,26 +126,29 @@ def ingest_orders(sources: list[str] | None = None, start: datetime | None = Non
         raise ValueError(f"start {start.isoformat()} is not before end {end.isoformat()}")
 
     master = catalog_source(configs)
-    catalog_runs = {c.name: sync_catalog.submit(c, run_id, c.name == master, end) for c in configs if c.kind == "shopify"}
+    windows = {c.name: plan_window(engine, c.name, start, end, settings, end) for c in configs}
     failures = {}
-    for name, future in catalog_runs.items():
-        try:
-            future.result()
-        except Exception as exc:  # orders still load against the catalogue already in the warehouse
-            failures[f"{name} catalogue"] = f"{type(exc).__name__}: {exc}"
-            log.error("%s: catalogue sync failed: %s", name, exc)
+    with _source_tasks(settings, configs, windows) as (runner, submit):
+        catalog_runs = {c.name: submit(sync_catalog, config=c, run_id=run_id, is_master=c.name == master, now=end)
+                        for c in configs if c.kind == "shopify"}
+        for name, future in catalog_runs.items():
+            try:
+                future.result()
+            except Exception as exc:  # orders still load against the catalogue already in the warehouse
+                failures[f"{name} catalogue"] = f"{type(exc).__name__}: {exc}"
+                log.error("%s: catalogue sync failed: %s", name, exc)
 
-    order_runs = {c.name: ingest_source.submit(c, start, end, run_id) for c in configs}
-    reports: list[SourceReport] = []
-    for name, future in order_runs.items():
-        try:
-            reports.append(future.result())
-        except Exception as exc:
-            failures[f"{name} orders"] = f"{type(exc).__name__}: {exc}"
-            reports.append(SourceReport(name, next(c.kind for c in configs if c.name == name), status="failed",
-                                        error=failures[f"{name} orders"]))
+        order_runs = {c.name: submit(ingest_source, config=c, start=start, end=end, run_id=run_id) for c in configs}
+        reports: list[SourceReport] = []
+        for name, future in order_runs.items():
+            try:
+                reports.append(future.result())
+            except Exception as exc:
+                failures[f"{name} orders"] = f"{type(exc).__name__}: {exc}"
+                reports.append(SourceReport(name, next(c.kind for c in configs if c.name == name), status="failed",
+                                            error=failures[f"{name} orders"]))
 
-    summary = [_summary_row(r) for r in reports]
+    summary = [{**_summary_row(r), "ran on": runner} for r in reports]
     create_table_artifact(table=summary, key="ingest-orders-summary",
                           description=f"Orders per source, run {run_id} (window end {end:%Y-%m-%d %H:%M} UTC)")
     if failures:

@@ -49,15 +49,19 @@ class Settings(BaseSettings):
         "end of each committed slice, so a crash refetches at most one slice.",
     )
     chunk_size: int = Field(
-        default=10_000,
+        default=25_000,
         ge=1,
         description="Orders per load transaction; memory follows this, not the window.",
     )
 
-    ingest_task_runner: Literal["threads", "processes"] = Field(
-        default="threads",
+    ingest_task_runner: Literal["auto", "threads", "processes"] = Field(
+        default="auto",
         description="How ingest-orders runs its per-source tasks: threads in the flow's process, or one "
-        "process per source (uses every core; each process pays ~4 s of start-up).",
+        "process per source (uses every core; each process pays ~3 s of start-up); auto: processes "
+        "for a window longer than ingest_processes_above_hours over several sources.",
+    )
+    ingest_processes_above_hours: float = Field(
+        default=48, ge=0, description="With the auto task runner, windows longer than this run one process per source."
     )
 
     # --- HTTP -------------------------------------------------------------------------

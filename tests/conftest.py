@@ -23,6 +23,9 @@ def isolated_settings(tmp_path, monkeypatch):
         if name.startswith("SHOPOPS_") and name != "SHOPOPS_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("SHOPOPS_DATA_DIR", str(tmp_path / "data"))
+    # Flows under test run their sources on threads (a worker process takes seconds to start);
+    # the test of the process runner says so itself.
+    monkeypatch.setenv("SHOPOPS_INGEST_TASK_RUNNER", "threads")
     reset_settings_cache()
     yield
     reset_settings_cache()

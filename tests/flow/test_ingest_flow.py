@@ -190,3 +190,19 @@ def test_catalogue_syncs_leave_one_stock_snapshot_per_level_dated_by_the_shops_c
     keys = ["source", "location_id", "sku"]
     both = levels.merge(snapshots, on=keys, suffixes=("_level", "_snapshot"))
     assert len(both) == len(levels) and (both["available_level"] == both["available_snapshot"]).all()
+
+
+def test_one_process_per_source_loads_exactly_what_threads_load(configured, engine, monkeypatch):
+    monkeypatch.setenv("SHOPOPS_INGEST_TASK_RUNNER", "threads")
+    reset_settings_cache()
+    on_threads = ingest_orders(start=START, end=ANCHOR)
+    threaded = snapshot(engine)
+    wipe(engine)
+    # A three-week window over two sources: "auto" takes one process per source.
+    monkeypatch.setenv("SHOPOPS_INGEST_TASK_RUNNER", "auto")
+    reset_settings_cache()
+    on_processes = ingest_orders(start=START, end=ANCHOR)
+    assert {row["ran on"] for row in on_threads} == {"threads"}
+    assert {row["ran on"] for row in on_processes} == {"processes"}
+    assert snapshot(engine) == threaded
+    assert [r["inserted"] for r in on_processes] == [r["inserted"] for r in on_threads]
