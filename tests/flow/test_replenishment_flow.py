@@ -195,3 +195,21 @@ def test_every_sku_to_order_is_on_its_suppliers_purchase_list(planned):
     supplier_of = to_order.set_index("sku")["supplier"]
     for path, group in lists.groupby("file"):
         assert group["sku"].map(supplier_of).nunique() == 1, path
+
+
+def test_the_next_day_holds_yesterdays_level_while_within_the_margin(planned, engine):
+    _, parameters, _, _, first = planned
+    next_day = {**parameters, "as_of": parameters["as_of"] + timedelta(days=1), "history_days": DAYS + 1}
+    replenishment(**next_day)
+    with engine.connect() as conn:
+        alerts = pd.read_sql(f"SELECT * FROM stock_alerts WHERE as_of_date = '{next_day['as_of']}'", conn)
+    yesterday = first.set_index("sku")["level"]
+    assert (alerts["previous_level"] == alerts["sku"].map(yesterday).fillna("ok")).all()
+    held = alerts[alerts["level"] != alerts["raw_level"]]
+    assert len(held) > 0  # a day without sales moved some items just past a threshold
+    assert (held["level"] == held["previous_level"]).all()
+    assert held["reason"].str.endswith("(held from the day before: within 10% of the threshold)").all()
+    replenishment(**{**next_day, "hysteresis": 0})  # off: every level is the day's own
+    with engine.connect() as conn:
+        plain = pd.read_sql(f"SELECT level, raw_level FROM stock_alerts WHERE as_of_date = '{next_day['as_of']}'", conn)
+    assert (plain["level"] == plain["raw_level"]).all()
