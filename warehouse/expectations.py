@@ -118,18 +118,6 @@ INDEX_COLUMNS: dict[str, list[str]] = {
     "orders": ["rid"],
     "order_lines": ["rid", "line_id", "sku"],
     "refunds": ["rid", "external_id"],
-    "products": [
-        _not_null("sku", "the SKU"),
-        _not_negative("unit_cost", "unit cost"),
-        _not_negative("list_price", "list price"),
-        Rule("ExpectColumnValuesToBeUnique", {"column": "sku"},
-             "the SKU is used by more than one variant", "sku"),
-    ],
-    "inventory_levels": [
-        _not_null("sku", "the SKU of the inventory item"),
-        _not_null("location_id", "the location"),
-        _not_null("available", "the available quantity"),
-    ],
     "customers": ["rid"],
     "products": ["rid", "sku"],
     "inventory_levels": ["rid"],
