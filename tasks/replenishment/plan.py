@@ -111,7 +111,8 @@ def build_plan(conn: Connection, as_of: date, pools: dict[str, str], settings: P
         on_hand=available + open_units, on_order=incoming, committed=open_units,
         forecast=demand.forecast, std=demand.std, lead_days=terms.lead_days, lead_std_days=terms.lead_std_days,
         pack_size=terms.pack_size, moq=terms.moq, unit_price=price, best_seller=tier_a, settings=settings,
-        previous_level=None if previous is None else previous.reindex(items).fillna(0).to_numpy(dtype=np.int64))
+        previous_level=None if previous is None else previous.reindex(items).fillna(0).to_numpy(dtype=np.int64),
+        intermittent=demand.method == "sba")
 
     exempt = presale  # nothing to plan until the pre-sale ships
     cost = terms.cost

@@ -2,7 +2,8 @@
 
     inventory position = on hand + on order − committed        (pre-sale stock is not on hand)
     safety stock       = best sellers: `best_seller_cover_days` × daily forecast
-                         others: z · σ_d · √L, or z · √(L·σ_d² + d²·σ_L²) when σ_L is known
+                         others: z · σ_d · √L, or z · √(L·σ_d² + d²·σ_L²) when σ_L is known;
+                         intermittent demand: a count quantile with those moments, less the mean
     reorder point      = d · L + safety stock
     order-up-to level  = reorder point + d · review days
     suggested quantity = order-up-to − position when position ≤ reorder point, rounded up to the
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import nbinom, norm, poisson
 
 LEVELS = np.array(["ok", "watch", "warning", "critical"], dtype=object)
 
@@ -47,20 +48,43 @@ def best_sellers(revenue: np.ndarray, share: float) -> np.ndarray:
     return tier
 
 
-def safety_stock(forecast, std, lead_days, lead_std_days, best_seller, settings: PolicySettings):
-    """Units of safety stock and the rule that set them ("cover" | "service level" |
-    "service level with lead-time variability")."""
+def safety_stock(forecast, std, lead_days, lead_std_days, best_seller, settings: PolicySettings, intermittent=None):
+    """Units of safety stock and the rule that set them.
+
+    Best sellers: the fixed cover. Others: the service-level quantile of demand over the lead
+    time, with mean d·L and variance L·σ_d² (+ d²·σ_L² when the lead time varies). For smooth and
+    erratic demand that is the normal z·σ·√L (or its combined form). Intermittent demand — a few
+    units on a few days — is counted, not continuous: the normal curve puts too little weight on
+    the two or three orders that empty the shelf, so it takes the quantile of a negative binomial
+    with those moments (a Poisson when the variance is not above the mean).
+    """
     forecast, std = np.asarray(forecast, float), np.asarray(std, float)
     lead, lead_std = np.asarray(lead_days, float), np.asarray(lead_std_days, float)
+    counted = np.zeros(forecast.shape, bool) if intermittent is None else np.asarray(intermittent, bool)
     z = norm.ppf(settings.service_level)
     variable_lead = np.isfinite(lead_std) & (lead_std > 0)
-    plain = z * std * np.sqrt(lead)
-    combined = z * np.sqrt(lead * std ** 2 + forecast ** 2 * np.where(variable_lead, lead_std, 0.0) ** 2)
-    formula = np.where(variable_lead, combined, plain)
-    units = np.where(best_seller, settings.best_seller_cover_days * forecast, formula)
+    variance = lead * std ** 2 + forecast ** 2 * np.where(variable_lead, lead_std, 0.0) ** 2
+    formula = z * np.sqrt(variance)
+    mean = forecast * lead
+    formula = np.where(counted, _count_quantile(mean, variance, settings.service_level) - mean, formula)
+    units = np.where(best_seller, settings.best_seller_cover_days * forecast, np.maximum(formula, 0.0))
+    spread = np.where(variable_lead, "service level with lead-time variability", "service level")
     rule = np.where(best_seller, f"{settings.best_seller_cover_days:g} days of cover (best seller)",
-                    np.where(variable_lead, "service level with lead-time variability", "service level"))
+                    np.where(counted, np.char.add(spread.astype(str), " (counted demand)"), spread))
     return units, rule.astype(object)
+
+
+def _count_quantile(mean: np.ndarray, variance: np.ndarray, level: float) -> np.ndarray:
+    """The `level` quantile of a count with this mean and variance: negative binomial when
+    over-dispersed, Poisson otherwise (0 without demand)."""
+    mean, variance = np.asarray(mean, float), np.asarray(variance, float)
+    over = variance > mean * (1 + 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size = np.where(over, mean ** 2 / (variance - mean), 1.0)
+        success = np.where(over, size / (size + mean), 0.5)
+    negative_binomial = nbinom.ppf(level, np.where(over & (mean > 0), size, 1.0), np.where(over & (mean > 0), success, 0.5))
+    poisson_quantile = poisson.ppf(level, np.maximum(mean, 1e-12))
+    return np.where(mean > 0, np.where(over, negative_binomial, poisson_quantile), 0.0)
 
 
 def order_quantity(position, reorder_point, order_up_to, pack_size, moq):
@@ -105,13 +129,14 @@ class Decision:
 
 
 def decide(*, on_hand, on_order, committed, forecast, std, lead_days, lead_std_days, pack_size, moq,
-           unit_price, best_seller, settings: PolicySettings, previous_level=None) -> Decision:
-    """`previous_level`: yesterday's level per item as a code (0 ok … 3 critical), None if unknown."""
+           unit_price, best_seller, settings: PolicySettings, previous_level=None, intermittent=None) -> Decision:
+    """`previous_level`: yesterday's level per item as a code (0 ok … 3 critical), None if unknown;
+    `intermittent`: items whose demand is counted rather than continuous (see safety_stock)."""
     on_hand = np.asarray(on_hand, float)
     forecast = np.asarray(forecast, float)
     lead = np.asarray(lead_days, float)
     position = on_hand + np.asarray(on_order, float) - np.asarray(committed, float)
-    ss, rule = safety_stock(forecast, std, lead, lead_std_days, best_seller, settings)
+    ss, rule = safety_stock(forecast, std, lead, lead_std_days, best_seller, settings, intermittent)
     reorder_point = forecast * lead + ss
     order_up_to = reorder_point + forecast * settings.review_days
     quantity, why = order_quantity(position, reorder_point, order_up_to, pack_size, moq)

@@ -100,6 +100,20 @@ def test_safety_stock_by_tier_and_by_formula():
     assert list(rule) == ["15 days of cover (best seller)", "service level", "service level with lead-time variability"]
 
 
+def test_intermittent_demand_takes_the_quantile_of_a_count():
+    # 0.2 a day over a 10-day lead time: 2 units expected.
+    # σ_d² = 0.2 → variance 2 = the mean: Poisson(2), whose 95% quantile is 5 (P(X ≤ 4) = 0.947,
+    # P(X ≤ 5) = 0.983) → safety stock 5 − 2 = 3.
+    # σ_d² = 0.4 → variance 4 > mean 2: negative binomial with r = 2²/(4 − 2) = 2, p = 2/(2 + 2) = ½,
+    # P(X = k) = (k + 1)/2^(k+2): P(X ≤ 5) = 0.9375, P(X ≤ 6) = 0.9648 → 6, safety stock 4.
+    # No demand: no safety stock, whatever the rule.
+    units, rule = safety_stock(
+        forecast=[0.2, 0.2, 0.0], std=[np.sqrt(0.2), np.sqrt(0.4), 0.0], lead_days=[10, 10, 10],
+        lead_std_days=[np.nan] * 3, best_seller=[F, F, F], settings=PolicySettings(), intermittent=[T, T, T])
+    assert list(units) == pytest.approx([3, 4, 0])
+    assert set(rule) == {"service level (counted demand)"}
+
+
 def test_order_quantities_round_up_to_packs_and_minimum_orders_and_say_so():
     quantity, reason = order_quantity(
         position=[10, 0, 0, 30], reorder_point=[20, 5, 5, 20], order_up_to=[47.5, 7, 7, 40],
