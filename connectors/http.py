@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -79,6 +79,15 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+class Pacer(Protocol):
+    """What HttpClient tells the pacer of a source (a leaky bucket, a crawler's interval)."""
+
+    def before_request(self) -> None: ...           # may sleep until the request may start
+    def request_finished(self) -> None: ...         # the answer (or the failure) is in
+    def rate_limited(self) -> None: ...             # the source answered 429
+    def after_response(self, used: int, capacity: int) -> None: ...  # a call-limit header's reading
+
+
 class LeakyBucketPacer:
     """Client-side model of a leaky bucket (Shopify's REST limit), fed by the source's own header.
 
@@ -109,6 +118,12 @@ class LeakyBucketPacer:
             self.capacity = capacity
             self._level, self._at = float(used), self._clock()
 
+    def request_finished(self) -> None:
+        """The bucket counts calls, not their length."""
+
+    def rate_limited(self) -> None:
+        """The next response's call-limit header resets the bucket."""
+
 
 @dataclass
 class CallStats:
@@ -126,11 +141,11 @@ class CallStats:
 
 
 class HttpClient:
-    """GET JSON from one source with timeouts, retries, pacing and redaction."""
+    """GET from one source with timeouts, retries, pacing and redaction."""
 
     def __init__(self, source: str, *, headers: dict[str, str] | None = None, auth: Any = None,
                  secrets: tuple[str, ...] = (), policy: RetryPolicy | None = None,
-                 pacer: LeakyBucketPacer | None = None, sleep: Callable[[float], None] = time.sleep,
+                 pacer: Pacer | None = None, sleep: Callable[[float], None] = time.sleep,
                  logger: logging.Logger | logging.LoggerAdapter | None = None):
         self.source = source
         self.policy = policy or RetryPolicy.from_settings()
@@ -166,9 +181,13 @@ class HttpClient:
             text = text.replace(secret, "***")
         return text
 
-    def get_json(self, url: str, params: dict | None = None,
-                 handle_status: Callable[[requests.Response], None] | None = None) -> tuple[Any, requests.Response]:
-        """The decoded body and the response. `handle_status` may raise for source-specific 4xx."""
+    def get(self, url: str, params: dict | None = None, headers: dict | None = None,
+            max_bytes: int | None = None) -> requests.Response:
+        """The final response after waiting out 429s (`Retry-After`) and retrying network errors,
+        truncated bodies and 5xx with backoff; any other status is returned as it is. Raises a
+        `SourceError` naming the request when it gives up. With `max_bytes`, at most that much of
+        the body is read (`response.truncated` says whether there was more): a hostile page cannot
+        fill the memory."""
         policy, failures, rate_limit_waited = self.policy, 0, 0.0
         request = self.describe(url, params)
         last_status: int | None = None
@@ -178,19 +197,26 @@ class HttpClient:
             self.stats.add(requests=1)
             try:
                 response = self.session.get(
-                    url, params=params, timeout=(policy.connect_timeout, policy.read_timeout)
+                    url, params=params, headers=headers, timeout=(policy.connect_timeout, policy.read_timeout),
+                    stream=max_bytes is not None,
                 )
+                if max_bytes is not None:
+                    _read_capped(response, max_bytes)
             except NETWORK_ERRORS as exc:
+                self._request_finished()
                 cause = f"{type(exc).__name__}"
                 failures += 1
                 self._give_up_if(failures, request, cause, last_status)
                 self._wait(policy.backoff(failures - 1), request, cause, failures)
                 continue
+            self._request_finished()
             last_status = response.status_code
             self.stats.add(bytes=len(response.content))
             self._feed_pacer(response)
 
             if response.status_code == 429:
+                if self.pacer is not None:
+                    self.pacer.rate_limited()
                 wait = retry_after_seconds(response) or policy.backoff(failures)
                 rate_limit_waited += wait
                 self.stats.add(rate_limited=1)
@@ -205,6 +231,14 @@ class HttpClient:
                 wait = max(retry_after_seconds(response) or 0.0, policy.backoff(failures - 1))
                 self._wait(wait, request, f"server error {response.status_code}", failures)
                 continue
+            return response
+
+    def get_json(self, url: str, params: dict | None = None,
+                 handle_status: Callable[[requests.Response], None] | None = None) -> tuple[Any, requests.Response]:
+        """The decoded body and the response. `handle_status` may raise for source-specific 4xx."""
+        request, failures = self.describe(url, params), 0
+        while True:
+            response = self.get(url, params)
             if response.status_code in (401, 403):
                 raise AuthError(self.source, request,
                                 "credentials were refused; check the source's token or keys "
@@ -217,8 +251,12 @@ class HttpClient:
                 return orjson.loads(response.content), response
             except orjson.JSONDecodeError:
                 failures += 1  # a truncated or garbled body: the next try usually succeeds
-                self._give_up_if(failures, request, "response body is not valid JSON", last_status)
-                self._wait(policy.backoff(failures - 1), request, "invalid JSON body", failures)
+                self._give_up_if(failures, request, "response body is not valid JSON", response.status_code)
+                self._wait(self.policy.backoff(failures - 1), request, "invalid JSON body", failures)
+
+    def _request_finished(self) -> None:
+        if self.pacer is not None:
+            self.pacer.request_finished()
 
     def _feed_pacer(self, response: requests.Response) -> None:
         if self.pacer is None:
@@ -243,6 +281,20 @@ class HttpClient:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text or response.reason or "no body"
+
+
+def _read_capped(response: requests.Response, max_bytes: int) -> None:
+    """Read at most `max_bytes` of a streamed body into the response (as `content` gives it)."""
+    body, size = [], 0
+    for piece in response.iter_content(64 * 1024):
+        body.append(piece)
+        size += len(piece)
+        if size > max_bytes:
+            break
+    data = b"".join(body)
+    response.truncated = len(data) > max_bytes
+    response._content = data[:max_bytes]  # what `response.content` and `.text` return from now on
+    response.close()
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
