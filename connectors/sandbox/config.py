@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .competitor_config import CompetitorConfig, demo_competitors
+
 STORE_KINDS = ("shopify", "woocommerce")
 DEFAULT_ANOMALY_RATES = {"duplicate": 0.005, "malformed": 0.003, "late_visibility": 0.01}
 # Shares of orders that get a refund (after fulfilment) or are cancelled (within a day).
@@ -81,6 +83,8 @@ class SandboxConfig:
     anomalies: dict[str, float] = field(default_factory=dict)
     now: datetime | None = None
     lifecycle: dict[str, float] = field(default_factory=dict)
+    # Competitor websites for the price monitor, each its own origin (competitor_config.py).
+    competitors: list[CompetitorConfig] = field(default_factory=demo_competitors)
 
     def __post_init__(self) -> None:
         if self.anchor is None:
@@ -94,6 +98,11 @@ class SandboxConfig:
         names = [store.name for store in self.stores]
         if len(set(names)) != len(names):
             raise ValueError(f"store names must be unique, got {names}")
+        self.competitors = list(self.competitors)
+        sites = [site.name for site in self.competitors]
+        # Faults are armed by name for stores and competitors alike, so the names share one space.
+        if len(set(sites)) != len(sites) or set(sites) & set(names):
+            raise ValueError(f"competitor names must be unique and differ from the stores', got {sites}")
         if self.days < 1 or self.skus < 1:
             raise ValueError("days and skus must be at least 1")
         if self.rate_limit_bucket < 1 or self.rate_limit_leak_per_second <= 0:
@@ -101,7 +110,7 @@ class SandboxConfig:
 
     @classmethod
     def demo(cls, anchor: datetime | None = None) -> SandboxConfig:
-        return cls(anchor=anchor, stores=demo_stores())
+        return cls(anchor=anchor, stores=demo_stores(), competitors=demo_competitors())
 
     @classmethod
     def bench(cls, orders: int, anchor: datetime | None = None) -> SandboxConfig:
@@ -131,6 +140,12 @@ class SandboxConfig:
             if store.name == name:
                 return store
         raise KeyError(f"no store named {name!r}; stores: {[s.name for s in self.stores]}")
+
+    def competitor(self, name: str) -> CompetitorConfig:
+        for site in self.competitors:
+            if site.name == name:
+                return site
+        raise KeyError(f"no competitor named {name!r}; competitors: {[c.name for c in self.competitors]}")
 
     def stock_pool_for(self, store: StoreConfig | str) -> str:
         """The Shopify shop whose stock `store` sells: a shop its own; a WooCommerce store (no

@@ -26,6 +26,7 @@ from .timezones import zone_table
 from .wire import NEVER
 
 _CATALOGUE, _STORE = 1, 2
+_COMPETITOR, _PRICING = 3, 4  # added after the others: no existing stream changed
 _CALENDAR, _ARRIVALS, _CUSTOMERS, _BASKETS, _LIFECYCLE, _ANOMALIES, _IDS, _INVENTORY, _DISCOUNTS = range(9)
 _PURCHASING = 9             # after the others, so adding it changed none of their draws
 GIFT_SHARE = 0.05           # orders shipped to someone other than the buyer
@@ -54,6 +55,17 @@ def calendar_rng(config: SandboxConfig, store: StoreConfig) -> np.random.Generat
 def purchasing_rng(config: SandboxConfig, store: StoreConfig) -> np.random.Generator:
     """The draws of a shop's purchase orders (late deliveries, which stock-outs are on order)."""
     return _stream(config, _STORE, _store_key(store), _PURCHASING)
+
+
+def competitor_rng(config: SandboxConfig, competitor: str, stage: int) -> np.random.Generator:
+    """A competitor site's draws, one stream per stage (competitor_market.py numbers them), keyed by
+    the site's name so adding or changing one site leaves the others' data unchanged."""
+    return _stream(config, _COMPETITOR, zlib.crc32(competitor.encode()), stage)
+
+
+def pricing_rng(config: SandboxConfig) -> np.random.Generator:
+    """The draws of our pricing rules (traffic SKUs, margins, member prices)."""
+    return _stream(config, _PRICING)
 
 
 def build_world(config: SandboxConfig) -> World:

@@ -1,4 +1,5 @@
-"""The Sandbox: generated data + HTTP server on loopback + clock + fault switches + ground truth."""
+"""The Sandbox: generated data + HTTP server on loopback + clock + fault switches + ground truth,
+and the competitor websites of the price monitor, each on its own port (its own origin)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .app import SandboxApp
 from .catalogue import DAY, SUPPLIERS
 from .clock import SandboxClock
+from .competitor_exports import CompetitorTruth, competitor_catalogue, pricing_rules_csv_frame
+from .competitor_market import build_sites
+from .competitor_site import CompetitorSite
 from .config import SandboxConfig, as_utc
 from .credentials import credential_env_names, store_secrets
 from .faults import FaultBoard
-from .generator import build_world
+from .generator import build_world, pricing_rng
 from .notifications import CHANNEL, NotificationSink
-from .server import SandboxServer
+from .pricing_rules import build_pricing_rules
+from .server import SandboxServer, SiteServer
 from .stats import RequestStats
 from .stock_exports import StockBook, write_csv
 from .truth import Truth
@@ -27,13 +33,17 @@ SUPPLY_COLUMNS = ["sku", "supplier", "pack_size", "moq", "lead_time_days", "lead
 
 
 class Sandbox:
-    """`with Sandbox(config) as sb:` serves every store of `config` on http://host:port."""
+    """`with Sandbox(config) as sb:` serves every store of `config` on http://host:port, and every
+    competitor site on a port of its own: `competitor_port` + its position in `config.competitors`,
+    or a free port each when `competitor_port` is 0."""
 
-    def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> None:
+    def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, verbose: bool = False,
+                 competitor_port: int = 0) -> None:
         self.config = config
         self.world = build_world(config)
         self.clock = SandboxClock(config.initial_now)
-        self.faults = FaultBoard([store.name for store in config.stores])
+        # Faults are armed by name, for a store or a competitor site alike.
+        self.faults = FaultBoard([store.name for store in config.stores] + [site.name for site in config.competitors])
         self._stats = RequestStats()
         self._address = (host, port)
         self._verbose = verbose
@@ -43,6 +53,12 @@ class Sandbox:
         self._stock = StockBook(config, self.world)  # ledgers and purchase orders, built on first use
         self._app = SandboxApp(config, self.world, self.clock, self.faults, self._stats, lambda: self.url,
                                self._notifications, self._stock)
+        self._sku_codes = np.array(self.world.catalogue.sku_codes, dtype=object)
+        self._competitors = build_sites(config, self.world.catalogue)  # what each sells, prices, stock
+        self._sites = {name: CompetitorSite(data, self.clock, self.faults) for name, data in self._competitors.items()}
+        self._competitor_port = competitor_port
+        self._site_servers: dict[str, tuple[SiteServer, threading.Thread]] = {}
+        self._pricing_rules = build_pricing_rules(pricing_rng(config), self.world.catalogue)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -51,14 +67,37 @@ class Sandbox:
             self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                             name="shopops-sandbox", daemon=True)
             self._thread.start()
+            try:
+                self._start_sites()
+            except OSError:  # a competitor's port is taken: leave nothing half-running
+                self.stop()
+                raise
         return self
 
+    def _start_sites(self) -> None:
+        host = self._address[0]
+        for position, (name, site) in enumerate(self._sites.items()):
+            port = self._competitor_port + position if self._competitor_port else 0
+            server = SiteServer((host, port), site, self._verbose)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                      name=f"shopops-sandbox-{name}", daemon=True)
+            thread.start()
+            self._site_servers[name] = (server, thread)
+
     def stop(self) -> None:
+        running = list(self._site_servers.values())
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
+            running.append((self._server, self._thread))
+        # shutdown() waits for the serve loop's next poll (0.1 s): ask every server at once, not in turn.
+        stoppers = [threading.Thread(target=server.shutdown) for server, _ in running]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper, (server, thread) in zip(stoppers, running):
+            stopper.join()
+            server.server_close()
+            thread.join()
+        self._site_servers.clear()
+        self._server = self._thread = None
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -130,6 +169,38 @@ class Sandbox:
         """The purchasing system's export as it stood on the UTC day of `as_of` (default: the clock's now)."""
         return write_csv(self._stock.purchase_orders(self._stock.shops(), self._day(as_of)), path)
 
+    # -- competitor websites (the price monitor's) ----------------------------------------------
+    def competitor_sites(self) -> dict[str, str]:
+        """Competitor name -> its base URL ("http://127.0.0.1:41234"), one origin per site."""
+        return {name: self._competitor_url(name) for name in self._sites}
+
+    def _competitor_url(self, name: str) -> str:
+        self.config.competitor(name)  # a KeyError naming the competitors
+        if name not in self._site_servers:
+            raise RuntimeError("the sandbox is not running; use `with Sandbox(config) as sb:` or sb.start()")
+        host, port = self._site_servers[name][0].server_address[:2]
+        return f"http://{host}:{port}"
+
+    def competitor_requests(self, name: str) -> list[dict]:
+        """Every request the site received, oldest first: time (time.monotonic() on arrival), method,
+        path (with the query), user_agent, status, conditional (If-None-Match or If-Modified-Since sent)."""
+        self.config.competitor(name)
+        return self._sites[name].requests()
+
+    def competitor_truth(self) -> CompetitorTruth:
+        """What the competitor pages show (competitor_prices), each site's facts, our pricing rules."""
+        return CompetitorTruth(self.config, self._competitors, self.clock, self._competitor_url, self._sku_codes,
+                               self._pricing_rules)
+
+    def write_competitor_catalogue_csv(self, path: str | Path) -> Path:
+        """sku,competitor,url,price_selector: every (our SKU, competitor) pair the competitor sells,
+        robots-disallowed and broken pages included; price_selector only for a site without structured data."""
+        return write_csv(competitor_catalogue(self.config, self._competitors, self._competitor_url, self._sku_codes), path)
+
+    def write_pricing_rules_csv(self, path: str | Path) -> Path:
+        """sku,role,min_margin,member_price: one row per SKU of our catalogue (empty = the product's default)."""
+        return write_csv(pricing_rules_csv_frame(self._pricing_rules, self._sku_codes), path)
+
     # -- notifications (a webhook sink) -------------------------------------------------------
     def notification_url(self, channel: str = "purchasing") -> str:
         """Where a webhook should POST; what arrives is in notifications(channel)."""
@@ -144,10 +215,13 @@ class Sandbox:
 
 def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Run the sandbox in the foreground until interrupted (the `shopops sandbox` command)."""
-    with Sandbox(config, host, port, verbose=True) as sandbox:
+    # Fixed ports after the marketplaces' (8766, 8767, ...), so the competitor URLs are stable too.
+    with Sandbox(config, host, port, verbose=True, competitor_port=port + 1 if port else 0) as sandbox:
         print(f"shopops sandbox on {sandbox.url} (clock {sandbox.clock.now().isoformat()})", flush=True)
         for source in sandbox.sources():
             print(f"  {source['name']:<12} {source['kind']:<12} {source['base_url']}", flush=True)
+        for name, url in sandbox.competitor_sites().items():
+            print(f"  {name:<12} {'competitor':<12} {url}", flush=True)
         for env, value in sandbox.credentials().items():
             print(f"  export {env}={value}", flush=True)
         try:

@@ -2,7 +2,7 @@
 
 Keep-alive, a Content-Length on every response, daemon threads. A "truncate" fault announces
 the full Content-Length, writes half the body and drops the connection, as a proxy dying
-mid-response does.
+mid-response does. `SiteServer` is the sibling for a competitor website (one per origin).
 """
 
 from __future__ import annotations
@@ -14,12 +14,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from .app import SandboxApp
+from .competitor_site import CompetitorSite
 from .protocol import Request, Response, json_response
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SandboxServer
+    # Buffered, so the status line, headers and body leave in one write (flushed after each request):
+    # separate small writes meet the client's delayed ACK and cost ~40 ms a request on keep-alive.
+    wbufsize = 1 << 16
 
     def version_string(self) -> str:
         return "shopops-sandbox"
@@ -68,5 +72,37 @@ class SandboxServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], app: SandboxApp, verbose: bool = False) -> None:
         super().__init__(address, _Handler)
+        self.app = app
+        self.verbose = verbose
+
+
+class _SiteHandler(_Handler):
+    """A competitor website: names its own server software, answers HEAD (headers only), and sends
+    a 304 without a body or Content-Length, as web servers do."""
+
+    def version_string(self) -> str:
+        return self.server.app.server_header
+
+    def _write(self, response: Response) -> None:
+        if self.command != "HEAD" and response.status != 304:
+            super()._write(response)
+            return
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if response.status != 304:
+            self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+
+    do_HEAD = _Handler._serve
+
+
+class SiteServer(SandboxServer):
+    """The server of one competitor origin: the handler uses the site's dispatch, clock and server_header."""
+
+    app: CompetitorSite
+
+    def __init__(self, address: tuple[str, int], app: CompetitorSite, verbose: bool = False) -> None:
+        ThreadingHTTPServer.__init__(self, address, _SiteHandler)
         self.app = app
         self.verbose = verbose
