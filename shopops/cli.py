@@ -49,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         "import-orders", help="Load purchase orders (the purchasing system's CSV export); re-importing updates them.")
     orders.add_argument("file", type=Path)
 
+    pricing = commands.add_parser("pricing", help="Price monitoring sheets.")
+    pricing_commands = pricing.add_subparsers(dest="pricing_command", required=True)
+    pricing_commands.add_parser(
+        "import-catalogue", help="Load the competitor catalogue (sku,competitor,url,price_selector,active).").add_argument(
+        "file", type=Path)
+    pricing_commands.add_parser(
+        "import-rules", help="Load the pricing rules (sku,role,min_margin,member_price).").add_argument("file", type=Path)
+
     blocks = commands.add_parser("blocks", help="Prefect blocks shopops uses.")
     block_commands = blocks.add_subparsers(dest="blocks_command", required=True)
     remind = block_commands.add_parser(
@@ -93,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return _import(import_purchase_orders, args.file, lambda r: f"{r.loaded} purchase order lines loaded from "
                        f"{args.file} ({r.open_lines} open)")
+    if args.command == "pricing":
+        from tasks.pricing.sheets import import_catalogue, import_rules
+
+        importer, what = ((import_catalogue, "competitor pages") if args.pricing_command == "import-catalogue"
+                          else (import_rules, "pricing rules"))
+        return _import(importer, args.file, lambda r: f"{r.loaded} {what} loaded from {args.file}")
     if args.command == "blocks":
         from shopops.blocks import save_reminder_block
 

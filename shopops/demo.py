@@ -3,8 +3,8 @@
 Nothing to configure: it starts the sandbox on loopback (two Shopify shops, one WooCommerce
 store), writes a sources file for it, migrates the warehouse, runs `ingest-orders` over the last
 `days` days, imports the purchasing team's data (supplier terms, stock history, purchase orders),
-plans replenishment (the reminder goes to the sandbox's webhook), back-tests the policy and
-prints what happened.
+plans replenishment (the reminder goes to the sandbox's webhook), back-tests the policy, crawls
+the sandbox's competitor sites for price monitoring and prints what happened.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def run_demo(days: int = 90) -> int:
         from flows.ingest import ingest_orders
         from shopops.prefect_api import local_prefect_api
 
+        from flows.price_monitoring import price_monitoring
         from flows.replenishment import replenishment, replenishment_backtest
         from shopops.blocks import save_reminder_block
 
@@ -57,12 +58,57 @@ def run_demo(days: int = 90) -> int:
             reminder_block = save_reminder_block("sandbox-purchasing", sandbox.notification_url("purchasing"))
             plan = replenishment(history_days=days, reminder_block=reminder_block)
             backtest = replenishment_backtest(test_days=28, history_days=max(days - 28, 14))
+            tracked = _import_pricing_data(sandbox, data_dir)
+            pricing = price_monitoring()
         received = sandbox.notifications("purchasing")
 
     _report(summary, supply, settings)
     _report_replenishment(plan, received[-1]["body"]["subject"] if received else None)
     _report_backtest(backtest)
+    _report_pricing(pricing, tracked)
     return 0
+
+
+DEMO_TRACKED_SKUS = 30  # per competitor: a polite crawl (a second between pages) of all 5,000 pages takes 15 minutes
+
+
+def _import_pricing_data(sandbox, data_dir: Path) -> int:
+    """The pricing team's sheets, from the sandbox: the competitor catalogue (a sample of it, the
+    traffic SKUs first) and the pricing rules; the crawler may visit the sandbox's loopback sites."""
+    import pandas as pd
+
+    from tasks.pricing.sheets import import_catalogue, import_rules
+    from warehouse.engine import get_engine
+
+    engine = get_engine()
+    rules = pd.read_csv(sandbox.write_pricing_rules_csv(data_dir / "sandbox-pricing-rules.csv"), dtype=str,
+                        keep_default_na=False)
+    import_rules(engine, data_dir / "sandbox-pricing-rules.csv")
+    catalogue = pd.read_csv(sandbox.write_competitor_catalogue_csv(data_dir / "sandbox-competitors.csv"), dtype=str,
+                            keep_default_na=False)
+    traffic = set(rules.loc[rules["role"] == "traffic", "sku"])
+    catalogue = catalogue.assign(_traffic=~catalogue["sku"].isin(traffic)).sort_values(["competitor", "_traffic", "sku"])
+    sample = catalogue.groupby("competitor").head(DEMO_TRACKED_SKUS).drop(columns="_traffic")
+    sample.to_csv(data_dir / "sandbox-competitors-tracked.csv", index=False)
+    import_catalogue(engine, data_dir / "sandbox-competitors-tracked.csv")
+    # The sandbox's sites are on 127.0.0.1, which the crawler refuses unless allowed; they price in
+    # their own currency at par with ours.
+    os.environ["SHOPOPS_CRAWLER_ALLOWED_HOSTS"] = '["127.0.0.1"]'
+    os.environ["SHOPOPS_PRICING_FX_RATES"] = json.dumps({site.currency: 1.0 for site in sandbox.config.competitors})
+    reset_settings_cache()
+    return len(sample)
+
+
+def _report_pricing(pricing: dict, tracked: int) -> None:
+    crawl = pricing["crawl"] or {}
+    print(f"\nPrice monitoring for {pricing['as_of']}: {crawl.get('pages', 0)} competitor pages crawled politely "
+          f"({tracked} tracked; statuses {crawl.get('statuses', {})}).")
+    print(f"  {pricing['skus']} SKUs priced: {pricing['raise']} to raise, {pricing['lower']} to lower, "
+          f"{pricing['keep']} kept, {pricing['review']} to review; {pricing['floor_binds']} held at the cost floor, "
+          f"{pricing['out_of_band']} outside their band; {pricing['alerts']} alerts "
+          "(tables market_prices, price_recommendations, price_alerts, competitor_health).")
+    broken = ", ".join(pricing["broken_competitors"]) or "none"
+    print(f"  Competitors whose pages could not be read: {broken}")
 
 
 def _import_purchasing_data(sandbox, data_dir: Path) -> dict:

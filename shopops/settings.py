@@ -124,6 +124,21 @@ class Settings(BaseSettings):
         description="Payment methods that are not flagged; cash on delivery is always flagged.",
     )
 
+    # --- competitor crawling (price monitoring) ----------------------------------------
+    crawler_min_interval_seconds: float = Field(
+        default=1.0, ge=0, description="Seconds between two requests to one competitor site (robots.txt "
+        "Crawl-delay wins when longer).")
+    crawler_per_origin_concurrency: int = Field(default=1, ge=1, description="Requests to one site at once.")
+    crawler_total_concurrency: int = Field(
+        default=32, ge=1, description="Sites crawled at once; more sites than this wait for one to finish.")
+    crawler_max_bytes: int = Field(default=2_000_000, ge=10_000, description="Most of a page that is read.")
+    crawler_allowed_hosts: list[str] = Field(
+        default=[], description="Hosts (or host:port) the crawler may reach although they resolve to a "
+        "loopback, private or link-local address (the sandbox's competitor sites).")
+    pricing_fx_rates: dict[str, float] = Field(
+        default={}, description="Units of our currency per unit of another, for competitor prices in it; "
+        "a currency without a rate is left out of the market.")
+
     # --- personal data ----------------------------------------------------------------
     customer_key_secret: SecretStr = Field(
         default=SecretStr("shopops-development-key"),

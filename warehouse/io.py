@@ -189,6 +189,14 @@ def upsert_frame(conn: Connection, table: str, frame: pd.DataFrame, keys: Sequen
     return len(frame)
 
 
+def replace_rows_of_day(conn: Connection, table: str, day, frame: pd.DataFrame, column: str = "as_of_date") -> int:
+    """Make `frame` the table's rows for `day` (a re-run of a business date replaces its rows).
+    `frame` has every column of the table."""
+    model = TABLES[table]
+    conn.execute(model.delete().where(model.c[column] == day))
+    return insert_frame(conn, table, frame, [c.name for c in model.columns])
+
+
 def read_frame(conn: Connection, statement: Executable | str, params: dict | None = None,
                columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Rows of a statement as a frame. Give a typed statement (a select on the models, or text with

@@ -300,6 +300,150 @@ class StockAlert(Base):
     computed_at = mapped_column(UtcDateTime, nullable=False)
 
 
+class CompetitorProduct(Base):
+    """Which competitor page sells each of our SKUs (the team's catalogue: `shopops pricing
+    import-catalogue`); `price_selector` is read when the page has no structured data."""
+
+    __tablename__ = "competitor_products"
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    competitor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    price_selector: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class CrawlState(Base):
+    """What the last crawl of a page learnt, for a conditional request the next time."""
+
+    __tablename__ = "crawl_state"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    fetched_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class CompetitorPrice(Base):
+    """One observation per SKU, competitor and day (the day's last crawl wins; an unchanged
+    re-crawl leaves the row alone). A price is stored only with status `ok` or `out_of_stock`
+    (the price shown beside "sold out", for the record); any other status has none."""
+
+    __tablename__ = "competitor_prices"
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    competitor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    observed_on = mapped_column(Date, primary_key=True)    # the competitor's day (its Date header, UTC)
+    status: Mapped[str] = mapped_column(String(16))       # ok | out_of_stock | missing_price | parse_error | blocked | refused | http_error
+    price = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(16))       # json-ld | microdata | css | none
+    detail: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    observed_at = mapped_column(UtcDateTime, nullable=False)
+    run_id: Mapped[str] = mapped_column(RunId)
+
+    __table_args__ = (Index(None, "observed_on"),)
+
+
+class PricingRule(Base):
+    """The team's pricing sheet (`shopops pricing import-rules`): which SKUs drive traffic, a
+    margin floor of their own, a member price."""
+
+    __tablename__ = "pricing_rules"
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))          # traffic | regular
+    min_margin: Mapped[float | None] = mapped_column(Float)  # None: the flow's default
+    member_price = mapped_column(Money)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class MarketPrice(Base):
+    """Per SKU and business date: the market from the competitors' valid observations, and our
+    position in it."""
+
+    __tablename__ = "market_prices"
+    as_of_date = mapped_column(Date, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    competitors: Mapped[int] = mapped_column(Integer)      # valid observations counted
+    market_average: Mapped[float | None] = mapped_column(Float)
+    market_minimum: Mapped[float | None] = mapped_column(Float)
+    market_maximum: Mapped[float | None] = mapped_column(Float)
+    cheapest_competitor: Mapped[str | None] = mapped_column(String(64))
+    our_price: Mapped[float | None] = mapped_column(Float)
+    price_index: Mapped[float | None] = mapped_column(Float)  # our price / market average × 100
+    run_id: Mapped[str] = mapped_column(RunId)
+    computed_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class PriceRecommendation(Base):
+    """Per SKU and business date: the price the rules recommend, and which rule and limit set it."""
+
+    __tablename__ = "price_recommendations"
+    as_of_date = mapped_column(Date, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str] = mapped_column(Text)
+    our_price: Mapped[float | None] = mapped_column(Float)
+    unit_cost: Mapped[float | None] = mapped_column(Float)
+    min_margin: Mapped[float] = mapped_column(Float)
+    floor_price: Mapped[float | None] = mapped_column(Float)
+    market_average: Mapped[float | None] = mapped_column(Float)
+    competitors: Mapped[int] = mapped_column(Integer)
+    band_low: Mapped[float | None] = mapped_column(Float)
+    band_high: Mapped[float | None] = mapped_column(Float)
+    recommended_price: Mapped[float | None] = mapped_column(Float)
+    change_percent: Mapped[float | None] = mapped_column(Float)
+    action: Mapped[str] = mapped_column(String(16))        # keep | lower | raise | review
+    bound_by: Mapped[str] = mapped_column(String(32))      # none | cost floor | max daily change | no market | no cost
+    out_of_band: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    member_price: Mapped[float | None] = mapped_column(Float)
+    member_recommended: Mapped[float | None] = mapped_column(Float)
+    member_note: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str] = mapped_column(RunId)
+    computed_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class PriceAlert(Base):
+    """Abnormal day-over-day moves (ours or a competitor's) and pages that stopped giving a price;
+    a move is only ever between two valid prices."""
+
+    __tablename__ = "price_alerts"
+    as_of_date = mapped_column(Date, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    competitor: Mapped[str] = mapped_column(String(64), primary_key=True)  # "ours" for our own price
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)  # price move | out of stock | no price | floor binds
+    previous_price: Mapped[float | None] = mapped_column(Float)
+    price: Mapped[float | None] = mapped_column(Float)
+    change_percent: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str] = mapped_column(RunId)
+    computed_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class CompetitorHealth(Base):
+    """How well each competitor's pages could be read on a business date, so a broken selector
+    is seen the day it breaks."""
+
+    __tablename__ = "competitor_health"
+    as_of_date = mapped_column(Date, primary_key=True)
+    competitor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pages: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[int] = mapped_column(Integer)
+    out_of_stock: Mapped[int] = mapped_column(Integer)
+    missing_price: Mapped[int] = mapped_column(Integer)
+    parse_error: Mapped[int] = mapped_column(Integer)
+    blocked: Mapped[int] = mapped_column(Integer)          # robots.txt or refused addresses: not counted against it
+    http_error: Mapped[int] = mapped_column(Integer)
+    success_rate: Mapped[float | None] = mapped_column(Float)  # readable pages / pages it may be crawled for
+    previous_success_rate: Mapped[float | None] = mapped_column(Float)
+    last_success_on = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))        # healthy | degraded | broken | not crawled
+    detail: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str] = mapped_column(RunId)
+    computed_at = mapped_column(UtcDateTime, nullable=False)
+
+
 class Quarantine(Base):
     """Records that could not be loaded, with every reason; one row per distinct record.
 

@@ -24,13 +24,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, case, func, or_, select, union_all
 
+from tasks.catalogue_on import products_on
 from tasks.purchasing import on_order
 from tasks.replenishment.demand import idle_in_stock_days, profile
 from tasks.replenishment.history import in_stock_matrix, item_totals, stock_matrix, units_matrix
 from tasks.replenishment.policy import LEVELS, PolicySettings, SlowMoverSettings, best_sellers, decide, slow_movers
 from warehouse.io import read_frame, read_large_frame
-from warehouse.models import (InventorySnapshot, Order, OrderLine, PriceSnapshot, Product, Refund,
-                              ReplenishmentSuggestion, StockAlert)
+from warehouse.models import InventorySnapshot, Order, OrderLine, Refund, ReplenishmentSuggestion, StockAlert
 
 OPEN_STATUSES = ("pending", "on_hold", "paid", "partially_refunded")  # sold, not yet shipped
 NOT_SALES = ("cancelled", "failed", "deleted")
@@ -91,7 +91,8 @@ def load_history(conn: Connection, start: date, end: date, pools: dict[str, str]
 def build_plan(conn: Connection, as_of: date, pools: dict[str, str], settings: PlanSettings) -> Plan:
     history = load_history(conn, as_of - timedelta(days=settings.history_days), as_of, pools)
     items = history.items
-    products = _products(conn, as_of).reindex(items.get_level_values("sku"))
+    products = products_on(conn, as_of, "supplier", "pack_size", "moq", "lead_time_days", "lead_time_std_days",
+                           "is_presale").reindex(items.get_level_values("sku"))
     demand = profile(history.units, history.in_stock)
     returned = history.returned
 
@@ -266,27 +267,6 @@ def _pool_snapshots(conn: Connection, start: date, end: date) -> pd.DataFrame:
         opening_day.c.sku == snap.sku, opening_day.c.day == snap.snapshot_date))
     recent = select(*columns).where(snap.snapshot_date >= start, snap.snapshot_date <= end)
     return read_large_frame(conn, union_all(opening, recent), dates=["day"])
-
-
-def _products(conn: Connection, as_of: date) -> pd.DataFrame:
-    """The catalogue with the list price and unit cost each SKU had on `as_of`: its latest price
-    snapshot by then; without one, its current price if it was listed by then (nothing earlier is
-    known), else none."""
-    products = read_frame(conn, select(
-        Product.sku, Product.supplier, Product.unit_cost, Product.list_price, Product.pack_size, Product.moq,
-        Product.lead_time_days, Product.lead_time_std_days, Product.is_presale, Product.listed_at,
-    )).set_index("sku")
-    price = PriceSnapshot
-    latest = select(price.sku, func.max(price.snapshot_date).label("day")).where(
-        price.snapshot_date <= as_of).group_by(price.sku).subquery()
-    then = read_frame(conn, select(price.sku, price.list_price, price.unit_cost).join(
-        latest, and_(latest.c.sku == price.sku, latest.c.day == price.snapshot_date))).set_index("sku")
-    known = products.index.isin(then.index)
-    listed = (pd.to_datetime(products["listed_at"], utc=True) < pd.Timestamp(_midnight(as_of + timedelta(days=1)))).to_numpy()
-    for column in ("list_price", "unit_cost"):
-        current = products[column].where(listed)  # a SKU listed only later had no price yet
-        products[column] = current.where(~known, then[column].reindex(products.index))
-    return products
 
 
 def _midnight(day: date) -> datetime:

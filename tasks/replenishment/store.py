@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection
 
-from warehouse.io import insert_frame
+from warehouse.io import replace_rows_of_day
 from warehouse.models import ReplenishmentSuggestion, StockAlert
 
 ALERT_ORDER = ("critical", "warning", "watch")
@@ -23,8 +23,6 @@ def replace_plan(conn: Connection, rows: pd.DataFrame, as_of: date, run_id: str,
     urgency = alerts["level"].map({level: rank for rank, level in enumerate(ALERT_ORDER)})
     alerts = alerts.assign(_urgency=urgency).sort_values(["_urgency", "revenue_at_risk", "sku"],
                                                          ascending=[True, False, True]).drop(columns="_urgency")
-    for model in (ReplenishmentSuggestion, StockAlert):
-        conn.execute(delete(model).where(model.as_of_date == as_of))
-    insert_frame(conn, "replenishment_suggestions", stamped[SUGGESTION_COLUMNS], SUGGESTION_COLUMNS)
-    insert_frame(conn, "stock_alerts", alerts[ALERT_COLUMNS], ALERT_COLUMNS)
+    replace_rows_of_day(conn, "replenishment_suggestions", as_of, stamped[SUGGESTION_COLUMNS])
+    replace_rows_of_day(conn, "stock_alerts", as_of, alerts[ALERT_COLUMNS])
     return alerts.reset_index(drop=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pandas as pd
 
 from tasks.catalog import _snapshot_prices
-from tasks.replenishment.plan import _products
+from tasks.catalogue_on import products_on
 from warehouse.engine import write_transaction
 from warehouse.io import upsert_frame
 
@@ -29,7 +29,7 @@ def test_a_row_per_change_and_each_date_priced_as_it_stood(engine):
     sync(engine, 4, {"A": "12.00", "B": "7.00"})   # nothing changes: no rows
     with engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT sku, snapshot_date, list_price, run_id FROM price_snapshots").all()
-        then = {day: _products(conn, date(2026, 11, day))["list_price"].to_dict() for day in (2, 3, 5)}
+        then = {day: products_on(conn, date(2026, 11, day))["list_price"].to_dict() for day in (2, 3, 5)}
     assert sorted((sku, str(day)[:10], Decimal(str(price)), run) for sku, day, price, run in rows) == [
         ("A", "2026-11-02", Decimal("10"), "sync-2"), ("A", "2026-11-03", Decimal("12"), "sync-3"),
         ("B", "2026-11-02", Decimal("7"), "sync-2")]
@@ -41,6 +41,6 @@ def test_before_any_snapshot_a_listed_sku_keeps_its_current_price_and_a_later_li
     sync(engine, 20, {"A": "10.00"})
     sync(engine, 20, {"C": "9.00"}, listed=pd.Timestamp(datetime(2026, 11, 15, tzinfo=timezone.utc)))
     with engine.connect() as conn:
-        before = _products(conn, date(2026, 11, 10))
+        before = products_on(conn, date(2026, 11, 10))
     assert before.loc["A", "list_price"] == Decimal("10")   # listed on 11-01: the best known price
     assert pd.isna(before.loc["C", "list_price"])             # listed on 11-15: not sold yet on 11-10
