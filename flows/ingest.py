@@ -5,6 +5,7 @@ Parameters, ordering, retries and artifacts only; the work is in tasks/.
 
 from __future__ import annotations
 
+import os
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -82,23 +83,50 @@ def _short(value) -> str:
 
 @contextmanager
 def _source_tasks(settings, configs: list[SourceConfig], windows: dict[str, tuple[datetime, datetime]]):
-    """Submit per-source tasks to the flow's threads or to one process per source.
+    """Submit per-source tasks to the flow's threads, or spread them over the flow's own process
+    and a pool of worker processes.
 
     "auto" takes processes for a window longer than `ingest_processes_above_hours` over several
-    sources (a backfill or a first load: the sources' work shares no GIL, and the ~3 s each
-    process needs to start is small against it), threads otherwise (an hourly run).
+    sources (a backfill or a first load: the sources' work then shares no GIL), threads otherwise
+    (an hourly run). With processes, the flow's process, already started and with Great
+    Expectations set up, takes a share of the sources on its threads, and one worker per further
+    core (`ingest_worker_processes`) takes the rest: each worker costs ~3.5 s of CPU to start,
+    which is spent only where another core can use it. Catalogue syncs (small) stay on threads.
+
+    Yields the runner's name, `submit(task, **parameters)` (on the flow's threads) and
+    `submit_source(task, config=…, **parameters)` (wherever that source's orders run).
     """
     kind = settings.ingest_task_runner
     if kind == "auto":
         longest = max(((high - low).total_seconds() / 3600 for low, high in windows.values()), default=0.0)
         big = len(configs) > 1 and longest > settings.ingest_processes_above_hours
         kind = "processes" if big else "threads"
-    get_logger("shopops.flows").info("ingest-orders: %d source(s) on %s", len(configs), kind)
+    log = get_logger("shopops.flows")
+    on_threads = lambda task, **parameters: task.submit(**parameters)  # noqa: E731
     if kind == "threads":
-        yield kind, lambda task, **parameters: task.submit(**parameters)
+        log.info("ingest-orders: %d source(s) on threads", len(configs))
+        yield kind, on_threads, on_threads
         return
-    with ProcessPoolTaskRunner(max_workers=len(configs)) as runner:
-        yield kind, lambda task, **parameters: runner.submit(task, parameters)
+    workers = settings.ingest_worker_processes or max(1, (os.cpu_count() or 2) - 1)
+    away = _away_sources(configs, workers)
+    log.info("ingest-orders: %d source(s) on processes: %s on the flow's process, %s on %d worker process(es)",
+             len(configs), ", ".join(c.name for c in configs if c.name not in away) or "none",
+             ", ".join(sorted(away)) or "none", min(workers, len(away)))
+    with ProcessPoolTaskRunner(max_workers=max(1, min(workers, len(away)))) as runner:
+        def submit_source(task, **parameters):
+            if parameters["config"].name in away:
+                return runner.submit(task, parameters)
+            return task.submit(**parameters)
+
+        yield kind, on_threads, submit_source
+
+
+def _away_sources(configs: list[SourceConfig], workers: int) -> set[str]:
+    """Sources that run on worker processes: round robin over the flow's process and the
+    workers, so with 3 sources and 1 worker the flow's process takes the 1st and the 3rd."""
+    if workers >= len(configs):  # a worker for every source: the flow's process only orchestrates
+        return {c.name for c in configs}
+    return {c.name for position, c in enumerate(configs) if position % (workers + 1) != 0}
 
 
 @flow(name="ingest-orders", flow_run_name=_run_name, log_prints=False, task_runner=ThreadPoolTaskRunner(),
@@ -128,7 +156,7 @@ def ingest_orders(sources: list[str] | None = None, start: datetime | None = Non
     master = catalog_source(configs)
     windows = {c.name: plan_window(engine, c.name, start, end, settings, end) for c in configs}
     failures = {}
-    with _source_tasks(settings, configs, windows) as (runner, submit):
+    with _source_tasks(settings, configs, windows) as (runner, submit, submit_source):
         catalog_runs = {c.name: submit(sync_catalog, config=c, run_id=run_id, is_master=c.name == master, now=end)
                         for c in configs if c.kind == "shopify"}
         for name, future in catalog_runs.items():
@@ -138,7 +166,7 @@ def ingest_orders(sources: list[str] | None = None, start: datetime | None = Non
                 failures[f"{name} catalogue"] = f"{type(exc).__name__}: {exc}"
                 log.error("%s: catalogue sync failed: %s", name, exc)
 
-        order_runs = {c.name: submit(ingest_source, config=c, start=start, end=end, run_id=run_id) for c in configs}
+        order_runs = {c.name: submit_source(ingest_source, config=c, start=start, end=end, run_id=run_id) for c in configs}
         reports: list[SourceReport] = []
         for name, future in order_runs.items():
             try:

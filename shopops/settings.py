@@ -56,12 +56,18 @@ class Settings(BaseSettings):
 
     ingest_task_runner: Literal["auto", "threads", "processes"] = Field(
         default="auto",
-        description="How ingest-orders runs its per-source tasks: threads in the flow's process, or one "
-        "process per source (uses every core; each process pays ~3 s of start-up); auto: processes "
+        description="How ingest-orders runs its per-source tasks: threads in the flow's process, or "
+        "processes (the flow's process takes a share of the sources on its threads and "
+        "ingest_worker_processes workers the rest; each worker pays ~3.5 s of start-up); auto: processes "
         "for a window longer than ingest_processes_above_hours over several sources.",
     )
     ingest_processes_above_hours: float = Field(
-        default=48, ge=0, description="With the auto task runner, windows longer than this run one process per source."
+        default=48, ge=0, description="With the auto task runner, windows longer than this run on processes."
+    )
+    ingest_worker_processes: int | None = Field(
+        default=None, ge=1,
+        description="Worker processes of the processes task runner; empty: one per core beyond the flow's own. "
+        "As many as the sources: every source on its own worker.",
     )
 
     # --- HTTP -------------------------------------------------------------------------

@@ -75,7 +75,7 @@ class ContractValidator:
     def validate(self, table: str, frame: pd.DataFrame, now: datetime) -> TableFindings:
         if frame.empty:
             return TableFindings(Reasons(), Counter(), None)
-        frame = _vectorisable(frame)
+        frame = _vectorisable(frame[_suite_columns(table, frame)])
         definition = self._definitions[table]
         with self._lock:
             # Batch.validate, unlike ValidationDefinition.run, does not serialise the result into
@@ -87,6 +87,25 @@ class ContractValidator:
                 result_format={"result_format": "COMPLETE", "unexpected_index_column_names": INDEX_COLUMNS[table]},
             )
         return _findings(table, result)
+
+
+def _suite_columns(table: str, frame: pd.DataFrame) -> list[str]:
+    """The columns the table's rules read or quote, and the index columns of failing rows. GE copies
+    and hashes every column of the frame it is given (its batch fingerprint), so the rest — long
+    text such as titles and order numbers — is left out. A column a rule names that the frame
+    lacks stays missing, so GE still reports it as before."""
+    wanted = _SUITE_COLUMNS.get(table)
+    if wanted is None:
+        needed = set(INDEX_COLUMNS.get(table, []))
+        for rule in SUITES[table]:
+            needed.update(rule.kwargs[k] for k in ("column", "column_A", "column_B") if k in rule.kwargs)
+            if rule.show:
+                needed.add(rule.show)
+        wanted = _SUITE_COLUMNS[table] = needed
+    return [name for name in frame.columns if name in wanted]
+
+
+_SUITE_COLUMNS: dict[str, set[str]] = {}
 
 
 def _vectorisable(frame: pd.DataFrame) -> pd.DataFrame:

@@ -69,3 +69,14 @@ def test_merged_run_results_add_up_chunks(validator):
                     if r.expectation_config.kwargs.get("column") == "quantity" and "max_value" in r.expectation_config.kwargs)
     assert quantity.result["element_count"] == 6 and quantity.result["unexpected_count"] == 1
     assert quantity.success is False and merged.merged["order_lines"].success is False
+
+
+def test_columns_no_rule_reads_are_left_out_and_findings_stay_the_same(validator):
+    from tasks.validate import _suite_columns
+
+    frame = lines(quantity=pd.array([-1, 2, 3], dtype="Int64")).assign(
+        title=["a\tb", None, "c"], source="shop", external_order_id=["1", "2", "3"])
+    assert _suite_columns("order_lines", frame) == [
+        "rid", "line_id", "sku", "sku_known", "quantity", "unit_price", "discount", "line_total", "refunded_quantity"]
+    assert validator.validate("order_lines", frame, NOW).reasons.by_rid == validator.validate(
+        "order_lines", lines(quantity=pd.array([-1, 2, 3], dtype="Int64")), NOW).reasons.by_rid
