@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     pricing_commands.add_parser(
         "import-rules", help="Load the pricing rules (sku,role,min_margin,member_price).").add_argument("file", type=Path)
 
+    promotions = commands.add_parser("promotions", help="The promotion calendar.")
+    promotion_commands = promotions.add_subparsers(dest="promotions_command", required=True)
+    promotion_commands.add_parser(
+        "import-calendar", help="Load the promotion calendar (CSV: promotion_id,name,type,parameters,starts_at,"
+        "ends_at,skus,categories,channels,member_only,codes); re-importing updates it.").add_argument("file", type=Path)
+
     blocks = commands.add_parser("blocks", help="Prefect blocks shopops uses.")
     block_commands = blocks.add_subparsers(dest="blocks_command", required=True)
     remind = block_commands.add_parser(
@@ -107,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         importer, what = ((import_catalogue, "competitor pages") if args.pricing_command == "import-catalogue"
                           else (import_rules, "pricing rules"))
         return _import(importer, args.file, lambda r: f"{r.loaded} {what} loaded from {args.file}")
+    if args.command == "promotions":
+        from tasks.promotions.calendar import import_calendar
+
+        return _import(import_calendar, args.file, lambda r: f"{r.loaded} promotions loaded from {args.file}")
     if args.command == "blocks":
         from shopops.blocks import save_reminder_block
 

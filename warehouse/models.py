@@ -502,4 +502,89 @@ class LoadAudit(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class Promotion(Base):
+    """A promotion as data: from a marketplace (Shopify price rule, WooCommerce coupon) or the
+    team's calendar. `parameters`, the scope lists and `codes` are JSON text."""
+
+    __tablename__ = "promotions"
+    promotion_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(64))       # calendar, or the source it came from
+    name: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16))         # percentage | fixed | threshold | gift | flash | member
+    parameters: Mapped[str] = mapped_column(Text)         # percent, amount, tiers, gift_sku, gift_cost, phases …
+    starts_at = mapped_column(UtcDateTime, nullable=False)
+    ends_at = mapped_column(UtcDateTime, nullable=False)
+    scope_skus: Mapped[str | None] = mapped_column(Text)        # JSON list; empty: every SKU
+    scope_categories: Mapped[str | None] = mapped_column(Text)  # JSON list
+    scope_channels: Mapped[str | None] = mapped_column(Text)    # JSON list of source names; empty: all
+    member_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    codes: Mapped[str | None] = mapped_column(Text)             # JSON list, upper case
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class PromotionAttribution(Base):
+    """An order line a promotion touched (by its code, or by scope and time window), with the
+    discount and gift cost it carried and how much of it was kept after refunds."""
+
+    __tablename__ = "promotion_attributions"
+    promotion_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    external_order_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    line_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    matched_by: Mapped[str] = mapped_column(String(8))         # code | scope
+    created_at = mapped_column(UtcDateTime, nullable=False)
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    kept_quantity: Mapped[int] = mapped_column(Integer)        # after refunds
+    gross = mapped_column(Money, nullable=False)               # quantity × unit price, before discounts
+    discount = mapped_column(Money, nullable=False)            # given on the line
+    kept_discount = mapped_column(Money, nullable=False)       # on the units not refunded
+    is_gift: Mapped[bool] = mapped_column(Boolean, default=False)
+    gift_cost = mapped_column(Money, nullable=False)           # kept gift units × their unit cost
+    expected_discount = mapped_column(Money)                   # what the rules give the order (thresholds)
+    run_id: Mapped[str] = mapped_column(RunId)
+    __table_args__ = (Index("ix_promotion_attributions_order", "source", "external_order_id"),)
+
+
+class PromotionReview(Base):
+    """One promotion reviewed on one date: what it did against its baseline, what it cost, and the
+    verdict with its reason and uncertainty. `inputs` (JSON) keeps every number the verdict used."""
+
+    __tablename__ = "promotion_reviews"
+    promotion_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    review_date = mapped_column(Date, primary_key=True)
+    provisional: Mapped[bool] = mapped_column(Boolean)         # still running on the review date
+    type: Mapped[str] = mapped_column(String(16))
+    days: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    sales = mapped_column(Money, nullable=False)               # net of discounts and refunds, in scope
+    aov = mapped_column(Money)
+    new_customers: Mapped[int] = mapped_column(Integer)
+    new_customer_repeat_rate: Mapped[float | None] = mapped_column(Float)
+    conversion_rate: Mapped[float | None] = mapped_column(Float)  # none: no traffic data
+    baseline_method: Mapped[str] = mapped_column(Text)
+    baseline_sales = mapped_column(Money)
+    lift_sales = mapped_column(Money)
+    lift_percent: Mapped[float | None] = mapped_column(Float)
+    lift_percent_low: Mapped[float | None] = mapped_column(Float)
+    lift_percent_high: Mapped[float | None] = mapped_column(Float)
+    pull_forward_margin = mapped_column(Money)                 # margin lost after the end (a dip is negative)
+    cannibalised_margin = mapped_column(Money)                 # siblings' margin lost during it
+    discount_cost = mapped_column(Money, nullable=False)
+    gift_cost = mapped_column(Money, nullable=False)
+    shipping_cost = mapped_column(Money, nullable=False)
+    incremental_margin = mapped_column(Money)                  # at list price, net of dip and siblings
+    incremental_margin_low = mapped_column(Money)
+    incremental_margin_high = mapped_column(Money)
+    roi: Mapped[float | None] = mapped_column(Float)
+    roi_low: Mapped[float | None] = mapped_column(Float)
+    roi_high: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(16))           # repeat | adjust | stop | not enough data
+    reason: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str] = mapped_column(RunId)
+    computed_at = mapped_column(UtcDateTime, nullable=False)
+
+
 TABLES = Base.metadata.tables

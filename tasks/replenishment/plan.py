@@ -26,6 +26,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select, union_all
 
 from tasks.catalogue_on import products_on
 from tasks.purchasing import on_order
+from tasks.promotions.days import promotion_days
 from tasks.replenishment.demand import idle_in_stock_days, profile
 from tasks.replenishment.history import in_stock_matrix, item_totals, stock_matrix, units_matrix
 from tasks.replenishment.policy import LEVELS, PolicySettings, SlowMoverSettings, best_sellers, decide, slow_movers
@@ -89,11 +90,15 @@ def load_history(conn: Connection, start: date, end: date, pools: dict[str, str]
 
 
 def build_plan(conn: Connection, as_of: date, pools: dict[str, str], settings: PlanSettings) -> Plan:
-    history = load_history(conn, as_of - timedelta(days=settings.history_days), as_of, pools)
+    start = as_of - timedelta(days=settings.history_days)
+    history = load_history(conn, start, as_of, pools)
     items = history.items
     products = products_on(conn, as_of, "supplier", "pack_size", "moq", "lead_time_days", "lead_time_std_days",
-                           "is_presale").reindex(items.get_level_values("sku"))
-    demand = profile(history.units, history.in_stock)
+                           "is_presale", "category").reindex(items.get_level_values("sku"))
+    # Promotion days are left out of the demand learnt, like days without stock: a spike is not normal.
+    promoted = promotion_days(conn, items.get_level_values("sku").to_numpy(), items.get_level_values("location").to_numpy(),
+                              products["category"].to_numpy(dtype=object), start, settings.history_days, pools)
+    demand = profile(history.units, history.in_stock & ~promoted)
     returned = history.returned
 
     available = history.available
