@@ -24,7 +24,7 @@ from .stats import RequestStats
 from .stock_exports import StockBook
 from .woocommerce import WooCommerceApi
 
-SHOPIFY_PATH = re.compile(r"/shopify/(?P<store>[a-z0-9-]+)/admin/api/(?P<version>\d{4}-\d{2})/(?P<endpoint>[a-z_]+\.json)")
+SHOPIFY_PATH = re.compile(r"/shopify/(?P<store>[a-z0-9-]+)/admin/api/(?P<version>\d{4}-\d{2})/(?P<endpoint>[a-z_]+(?:/\d+/[a-z_]+)?\.json)")
 WOOCOMMERCE_PATH = re.compile(r"/woocommerce/(?P<store>[a-z0-9-]+)/wp-json/wc/v3/(?P<resource>[a-z0-9_/-]+)")
 NOT_FOUND = {"errors": "Not Found"}
 

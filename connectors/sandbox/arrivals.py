@@ -30,6 +30,7 @@ class DayPlan:
     rate: np.ndarray           # expected orders on each full day
     promotion_percent: np.ndarray  # line discount of the day's promotion, 0 = none
     promotion_code: list[str | None]
+    promotion_multiplier: np.ndarray | None = None  # the day's order-rate multiplier (1.0 = none)
 
 
 def seasonality(days_of_year: np.ndarray) -> np.ndarray:
@@ -77,9 +78,15 @@ def plan_days(store: StoreConfig, config: SandboxConfig, rng: np.random.Generato
         multiplier[index] = rng.uniform(2.0, 3.0)
         percent[index] = int(rng.choice([10, 15, 20, 25, 30]))
         codes[index] = f"{PROMOTION_NAMES[int(rng.integers(len(PROMOTION_NAMES)))]}{percent[index]}"
+    # A discount code is unique in a shop: a name drawn twice gets the day's number (no draw changes).
+    seen: set[str] = set()
+    for index, code in enumerate(codes):
+        if code is not None:
+            codes[index] = code if code not in seen else f"{code}-{index + 1}"
+            seen.add(codes[index])
 
     rate = store.orders_per_day * WEEKDAY_FACTOR[weekday] * seasonality(day_of_year) * multiplier
-    return DayPlan(first_day, edges, rate, percent, codes)
+    return DayPlan(first_day, edges, rate, percent, codes, multiplier)
 
 
 def _share_in_window(plan: DayPlan, start: int, end: int) -> np.ndarray:

@@ -94,6 +94,14 @@ def fill_baskets(rng: np.random.Generator, catalogue: Catalogue, created: np.nda
     unit_price = catalogue.price_at(sku, moments)
     gross = unit_price * quantity
     discount = (gross * discount_percent[order_of_line] + 50) // 100
+    return priced_basket(line_offsets, sku, quantity, unit_price, discount, tax_basis_points, abroad)
+
+
+def priced_basket(line_offsets: np.ndarray, sku: np.ndarray, quantity: np.ndarray, unit_price: np.ndarray,
+                  discount: np.ndarray, tax_basis_points: np.ndarray, abroad: np.ndarray) -> Basket:
+    """Tax, shipping and totals of orders whose lines (and line discounts) are known."""
+    order_of_line = np.repeat(np.arange(len(line_offsets) - 1), np.diff(line_offsets))
+    gross = unit_price * quantity
     tax = ((gross - discount) * tax_basis_points[order_of_line] + 5_000) // 10_000
 
     subtotal = segment_sums(gross, line_offsets)

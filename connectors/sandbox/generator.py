@@ -17,10 +17,11 @@ from .basket import fill_baskets
 from .catalogue import Catalogue, build_catalogue
 from .config import SandboxConfig, StoreConfig
 from .customers import assign_orders, draw_customers, draw_people, orders_per_customer
-from .ids import assign_ids
+from .ids import assign_ids, sparse_ids
 from .inventory import stock_levels
 from .lifecycle import run_lifecycle
 from .locales import COUNTRIES, market_countries
+from .promotions import MEMBER_SHARE, PromotionBook, apply_promotions, calendar_promotions, plan_promotions
 from .store import StoreData
 from .timezones import zone_table
 from .wire import NEVER
@@ -29,6 +30,7 @@ _CATALOGUE, _STORE = 1, 2
 _COMPETITOR, _PRICING = 3, 4  # added after the others: no existing stream changed
 _CALENDAR, _ARRIVALS, _CUSTOMERS, _BASKETS, _LIFECYCLE, _ANOMALIES, _IDS, _INVENTORY, _DISCOUNTS = range(9)
 _PURCHASING = 9             # after the others, so adding it changed none of their draws
+_PROMOTIONS, _PROMOTION_IDS = 10, 11  # the promotion kinds (members, plans, effects) and their platform ids
 GIFT_SHARE = 0.05           # orders shipped to someone other than the buyer
 GUEST_SHARE = 0.15          # WooCommerce checkouts without an account
 WELCOME_CODE, WELCOME_PERCENT = "WELCOME10", 10
@@ -138,8 +140,18 @@ def build_store(config: SandboxConfig, store: StoreConfig, catalogue: Catalogue,
 
     tax_rates = np.array([country.tax_basis_points for country in COUNTRIES])
     ship_country = people["ship_country"]
+    abroad = ship_country != people["home_country"]
     basket = fill_baskets(_stream(config, _STORE, key, _BASKETS), catalogue, created, discounts["discount_percent"],
-                          tax_rates[ship_country], ship_country != people["home_country"])
+                          tax_rates[ship_country], abroad)
+    # Promotions on their own stream: members, the planned kinds, their effect on demand, their discounts.
+    promotion_rng = _stream(config, _STORE, key, _PROMOTIONS)
+    member = promotion_rng.random(len(people["customers"].id)) < MEMBER_SHARE
+    planned = plan_promotions(promotion_rng, store.name, plan, catalogue, start, anchor)
+    calendar = calendar_promotions(store.name, plan, start, anchor, (WELCOME_CODE, WELCOME_PERCENT))
+    basket, discount_code, discount_codes, promotions = apply_promotions(
+        promotion_rng, catalogue, planned, calendar, created, basket, discounts["discount_percent"],
+        discounts["discount_code"], discounts["discount_codes"], people["customer"], len(people["customers"].id),
+        people["guest"], tax_rates[ship_country], abroad, member)
     life = run_lifecycle(_stream(config, _STORE, key, _LIFECYCLE), store.kind, created, basket,
                          config.lifecycle["refund"], config.lifecycle["cancellation"])
     anomalies = draw_anomalies(_stream(config, _STORE, key, _ANOMALIES), life.event_time, config.anomalies)
@@ -149,10 +161,29 @@ def build_store(config: SandboxConfig, store: StoreConfig, catalogue: Catalogue,
     sold = tuple(np.concatenate(parts) for parts in zip(*(
         (b.sku, b.quantity, np.repeat(c, np.diff(b.line_offsets))) for b, c in pool)))
     inventory = stock_levels(_stream(config, _STORE, key, _INVENTORY), store, catalogue, sold, anchor, config.days)
+    _promotion_ids(_stream(config, _STORE, key, _PROMOTION_IDS), store, promotions, ids)
     return StoreData(
         config=store, zone=zone_table(store.timezone), catalogue=catalogue, created=created,
-        discount_code=discounts["discount_code"], discount_codes=discounts["discount_codes"],
+        discount_code=discount_code, discount_codes=discount_codes,
         basket=basket, life=life, anomalies=anomalies,
         event_visible=np.where(life.event_time == NEVER, NEVER, life.event_time + anomalies.visibility_lag),
-        ids=ids, inventory=inventory, **people,
+        ids=ids, inventory=inventory, promotions=promotions, **people,
     )
+
+
+def _promotion_ids(rng: np.random.Generator, store: StoreConfig, book: PromotionBook, ids) -> None:
+    """One platform object per code, numbered in the order they were created: Shopify price rules and
+    their discount codes; WooCommerce coupons (posts, after the store's orders and refunds)."""
+    coded = sorted((p for p in book.promotions if p.codes), key=lambda p: (p.created_at, p.start, p.codes))
+    count = sum(len(p.codes) for p in coded)
+    if store.kind == "shopify":
+        rules = iter(sparse_ids(rng, count, 1_300_000_000_000, (1_000, 90_000)).tolist())
+        codes = iter(sparse_ids(rng, count, 16_000_000_000_000, (1_000, 90_000)).tolist())
+        for promotion in coded:
+            promotion.price_rule_ids = [next(rules) for _ in promotion.codes]
+            promotion.discount_code_ids = [next(codes) for _ in promotion.codes]
+    else:
+        last = int(max(ids.order.max(initial=0), ids.refund.max(initial=0)))
+        coupons = iter(sparse_ids(rng, count, last + 10, (1, 4)).tolist())
+        for promotion in coded:
+            promotion.coupon_ids = [next(coupons) for _ in promotion.codes]

@@ -23,6 +23,7 @@ from .faults import FaultBoard
 from .generator import build_world, pricing_rng
 from .notifications import CHANNEL, NotificationSink
 from .pricing_rules import build_pricing_rules
+from .promotion_render import PromotionTruth, calendar_frame
 from .server import SandboxServer, SiteServer
 from .stats import RequestStats
 from .stock_exports import StockBook, write_csv
@@ -168,6 +169,17 @@ class Sandbox:
     def write_purchase_orders_csv(self, path: str | Path, as_of: datetime | None = None) -> Path:
         """The purchasing system's export as it stood on the UTC day of `as_of` (default: the clock's now)."""
         return write_csv(self._stock.purchase_orders(self._stock.shops(), self._day(as_of)), path)
+
+    # -- promotions ---------------------------------------------------------------------------
+    def write_promotion_calendar(self, path: str | Path) -> Path:
+        """The promotion calendar the team keeps (CSV): one row per promotion of every store."""
+        path = Path(path)
+        calendar_frame(list(self.world.stores.values())).to_csv(path, index=False)
+        return path
+
+    def promotion_truth(self) -> PromotionTruth:
+        """Every promotion with its served ids, its true effect and what it realised (see the README)."""
+        return PromotionTruth(self.world.stores)
 
     # -- competitor websites (the price monitor's) ----------------------------------------------
     def competitor_sites(self) -> dict[str, str]:

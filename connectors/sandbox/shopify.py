@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -13,6 +15,7 @@ from .listing import Listing, OrderFilter, OrderIndex
 from .params import ParamError, id_list, inclusive_bounds, instant, integer
 from .protocol import JSON_TYPE, Request, Response, json_response, url_with_query
 from .ratelimit import LeakyBucket
+from .promotion_render import price_rule_rows, render_discount_codes, render_price_rules
 from .shopify_render import (product_updated_at, render_inventory_items, render_inventory_levels,
                              render_locations, render_orders, render_products)
 from .state import SHOPIFY_STATUSES
@@ -27,6 +30,8 @@ ORDERINGS = {
     "id asc": ("id", False), "id desc": ("id", True),
 }
 CURSOR_COMPANIONS = ("page_info", "limit", "fields")
+DISCOUNT_CODES_PATH = re.compile(r"price_rules/(?P<rule>\d+)/discount_codes\.json")
+PRICE_RULE_BOUNDS = ("updated_at", "created_at", "starts_at", "ends_at")
 MAX_LIMIT = 250
 MAX_INVENTORY_ITEM_IDS = 100
 BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
@@ -50,6 +55,7 @@ class ShopifyApi:
             "inventory_items.json": self._inventory_items,
             "locations.json": self._locations,
             "inventory_levels.json": self._inventory_levels,
+            "price_rules.json": self._price_rules,
         }
 
     # -- the request pipeline ----------------------------------------------------------------
@@ -60,6 +66,9 @@ class ShopifyApi:
         if not accepted:
             return self._respond(json_response(429, THROTTLED, [("Retry-After", "1.0")]), version, level)
         handler = self._endpoints.get(endpoint)
+        nested = DISCOUNT_CODES_PATH.fullmatch(endpoint)
+        if nested:
+            handler = partial(self._discount_codes, int(nested["rule"]))
         if handler is None or request.method != "GET":
             return self._respond(json_response(404, {"errors": "Not Found"}), version, level)
         try:
@@ -258,3 +267,49 @@ class ShopifyApi:
         shown = listing.rows[start:end]
         levels = render_inventory_levels(store, sku[shown], location[shown], self.levels_at(moment), updated_at)
         return self._body("inventory_levels", levels, request, link)
+
+    # -- promotions ---------------------------------------------------------------------------
+    def _rules_at(self, moment: int) -> list[tuple[int, int, int]]:
+        """Price rules that exist at `moment` (created by then), by id."""
+        promotions = self.store.promotions.promotions
+        return [row for row in price_rule_rows(self.store) if promotions[row[1]].created_at <= moment]
+
+    def _price_rules(self, request: Request, version: str, endpoint: str) -> Response:
+        payload = self._cursor_payload(request, endpoint)
+        limit = self._limit(request)
+        if payload is None:
+            filters = [inclusive_bounds(self._bound(request, f"{name}_min"), self._bound(request, f"{name}_max"), False)
+                       for name in PRICE_RULE_BOUNDS]
+            since = integer(request, "since_id", 0, 0, None)
+            if since is None:
+                raise ParamError(json_response(400, {"errors": {"since_id": ["must be an integer"]}}))
+            filters.append(since)
+        else:
+            filters = payload["filters"]
+        moment = self.clock.epoch_seconds()
+        promotions = self.store.promotions.promotions
+        rows = []
+        for row in self._rules_at(moment):
+            promotion = promotions[row[1]]
+            moments = (promotion.created_at, promotion.created_at, promotion.start,
+                       None if promotion.origin == "welcome" else promotion.end)
+            if row[0] <= filters[-1]:
+                continue
+            if any(bounds is not None and (value is None or not bounds[0] <= value <= bounds[1])
+                   for bounds, value in zip(filters[:-1], moments)):
+                continue
+            rows.append(row)
+        rule_ids = np.array([row[0] for row in rows], dtype=np.int64)
+        listing = Listing.sorted_by(np.arange(len(rows)), rule_ids, rule_ids)
+        start, end, link = self._paged(request, version, endpoint, listing, limit, payload, filters)
+        shown = [rows[i] for i in listing.rows[start:end].tolist()]
+        return self._body("price_rules", render_price_rules(self.store, shown), request, link)
+
+    def _discount_codes(self, rule_id: int, request: Request, version: str, endpoint: str) -> Response:
+        moment = self.clock.epoch_seconds()
+        for row in self._rules_at(moment):
+            if row[0] == rule_id:
+                self._limit(request)
+                return self._body("discount_codes", render_discount_codes(self.store, row[1], row[2], moment),
+                                  request, [])
+        return json_response(404, {"errors": "Not Found"})

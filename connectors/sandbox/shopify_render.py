@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .anomalies import MALFORMED_KINDS, NOT_MALFORMED
+from .promotion_render import MEMBER_TAG, code_type, discount_application
 from .basket import gather_segments, segment_sums
 from .catalogue import CATEGORY_NAMES, PRODUCT_STATUSES, SUPPLIERS
 from .lifecycle import CANCEL_REASONS, REFUND_NOTES, RESTOCK_TYPES
@@ -52,6 +53,7 @@ def render_orders(store: StoreData, rows: np.ndarray, versions: np.ndarray) -> l
     settled = (state.fulfilled | state.cancelled).tolist()
     refunded = state.refunded.tolist()
 
+    book = store.promotions
     lines, line_bounds = gather_segments(basket.line_offsets, rows)
     sku = basket.sku[lines]
     product = catalogue.product[sku]
@@ -59,7 +61,8 @@ def render_orders(store: StoreData, rows: np.ndarray, versions: np.ndarray) -> l
                          [catalogue.sku_codes[s] for s in sku.tolist()],
                          [catalogue.product_title[p] for p in product.tolist()],
                          basket.quantity[lines].tolist(), money_list(basket.unit_price[lines]),
-                         money_list(basket.discount[lines])))
+                         money_list(basket.discount[lines]), book.gift[lines].tolist(),
+                         (basket.discount[lines] > 0).tolist()))
     has_presale = (segment_sums(catalogue.product_is_presale[product].astype(np.int64), np.array(line_bounds)) > 0).tolist()
 
     refund_lines, refund_bounds = gather_segments(life.refund_line_offsets, rows)
@@ -71,6 +74,10 @@ def render_orders(store: StoreData, rows: np.ndarray, versions: np.ndarray) -> l
     recipient = store.recipient[rows]
     gift_addresses = iter(store.recipients.addresses(recipient[recipient >= 0]))
     accepts_marketing = customers.accepts_marketing[customer].tolist()
+    member = book.member[customer].tolist()
+    order_promotion = book.order_promotion[rows].tolist()
+    order_phase = book.order_phase[rows].tolist()
+    applications = {}
 
     columns = zip(
         range(n), ids.order[rows].tolist(), ids.order_number[rows].tolist(), customers.id[customer].tolist(),
@@ -89,6 +96,10 @@ def render_orders(store: StoreData, rows: np.ndarray, versions: np.ndarray) -> l
          note, restock, refund_total) in columns:
         shipping_address = billing if gift_to < 0 else next(gift_addresses)
         title, shipping_code = _shipping_title(shipping, abroad)
+        promotion = order_promotion[i]
+        if promotion >= 0 and (promotion, order_phase[i]) not in applications:
+            applications[promotion, order_phase[i]] = discount_application(store, promotion, order_phase[i])
+        application = applications[promotion, order_phase[i]] if promotion >= 0 else None
         restock_type = RESTOCK_TYPES[restock]
         order = {
             "id": order_id,
@@ -123,18 +134,24 @@ def render_orders(store: StoreData, rows: np.ndarray, versions: np.ndarray) -> l
                 "phone": phone,
                 "created_at": customer_created_s[i],
                 "accepts_marketing": marketing,
+                "tags": MEMBER_TAG if member[i] else "",
             },
             "billing_address": billing,
             "shipping_address": shipping_address,
             "discount_codes": [] if code < 0 else [
-                {"code": store.discount_codes[code], "amount": discount, "type": "percentage"}],
+                {"code": store.discount_codes[code], "amount": discount, "type": code_type(store, promotion)}],
+            "discount_applications": [] if application is None else [application],
             "line_items": [
                 {"id": line_id, "variant_id": variant_id, "product_id": product_id, "sku": sku_code,
                  "title": line_title, "quantity": quantity, "price": price, "total_discount": line_discount,
+                 "discount_allocations": [{"amount": line_discount, "discount_application_index": 0,
+                                           "amount_set": _money_set(line_discount, currency)}]
+                 if discounted and application is not None else [],
+                 "properties": [{"name": "_free_gift", "value": book.promotions[promotion].id}] if gift else [],
                  "fulfillable_quantity": 0 if settled[i] else quantity, "requires_shipping": True,
                  "taxable": True, "gift_card": False}
-                for line_id, variant_id, product_id, sku_code, line_title, quantity, price, line_discount
-                in line_rows[line_bounds[i]:line_bounds[i + 1]]],
+                for line_id, variant_id, product_id, sku_code, line_title, quantity, price, line_discount, gift,
+                discounted in line_rows[line_bounds[i]:line_bounds[i + 1]]],
             "shipping_lines": [{"id": shipping_line_id, "title": title, "code": shipping_code, "price": shipping_text}],
             # One shipment with every line; its id only needs to be stable, so it is derived.
             "fulfillments": [] if not fulfilled[i] else [{

@@ -60,6 +60,7 @@ class StoreData:
     event_visible: np.ndarray   # (n, 4) instant each version becomes visible
     ids: StoreIds
     inventory: Inventory
+    promotions: object = None   # promotions.PromotionBook: what ran, who used it, gift lines, members
 
     @property
     def name(self) -> str:

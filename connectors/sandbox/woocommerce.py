@@ -17,6 +17,7 @@ from .params import ParamError, id_list, inclusive_bounds, instant, integer
 from .protocol import JSON_TYPE, Request, Response, json_response, url_with_query
 from .state import WOO_STATUSES
 from .store import StoreData
+from .promotion_render import coupon_rows, render_coupons
 from .woocommerce_render import render_orders
 
 UNAUTHORIZED = {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources.",
@@ -64,14 +65,14 @@ class WooCommerceApi:
         return hmac.compare_digest(key, self._key) and hmac.compare_digest(secret, self._secret)
 
     def serve(self, request: Request, resource: str) -> Response:
-        if resource != "orders" or request.method != "GET":
+        if resource not in ("orders", "coupons") or request.method != "GET":
             return json_response(404, {"code": "rest_no_route",
                                        "message": "No route was found matching the URL and request method.",
                                        "data": {"status": 404}})
         if not self._authorized(request):
             return json_response(401, UNAUTHORIZED)
         try:
-            return self._orders(request)
+            return self._orders(request) if resource == "orders" else self._coupons(request)
         except ParamError as error:
             return error.response
 
@@ -134,9 +135,62 @@ class WooCommerceApi:
             headers.append(("Link", links))
         return Response(200, orjson.dumps(orders), headers)
 
-    def _links(self, request: Request, page: int, pages: int) -> str:
+    def _coupons(self, request: Request) -> Response:
+        """Coupons that exist at the clock (created by then): modified_after/before, after/before, code,
+        include, orderby date|id|include|title|slug, order, page/per_page, like the orders."""
+        per_page = integer(request, "per_page", 10, 1, MAX_PER_PAGE)
+        if per_page is None:
+            raise invalid_param("per_page", f"per_page must be between 1 (inclusive) and {MAX_PER_PAGE} (inclusive)")
+        page = integer(request, "page", 1, 1, None)
+        if page is None:
+            raise invalid_param("page", "page must be greater than or equal to 1 (inclusive)")
+        orderby = request.param("orderby") or "date"
+        if orderby not in ORDERBY:
+            raise invalid_param("orderby", "orderby is not one of date, id, include, title, and slug.")
+        order = request.param("order") or "desc"
+        if order not in ("asc", "desc"):
+            raise invalid_param("order", "order is not one of asc and desc.")
+        try:
+            include = id_list(request.param("include"))
+        except ValueError:
+            raise invalid_param("include", "include[0] is not of type integer.") from None
+        modified = inclusive_bounds(self._bound(request, "modified_after"), self._bound(request, "modified_before"), True)
+        created = inclusive_bounds(self._bound(request, "after"), self._bound(request, "before"), True)
+        code = (request.param("code") or "").lower()
+        moment = self.clock.epoch_seconds()
+        promotions = self.store.promotions.promotions
+        rows = []
+        for row in coupon_rows(self.store):
+            promotion = promotions[row[1]]
+            stamp = promotion.created_at  # created = modified: coupons are not edited here
+            if stamp > moment or (code and promotion.codes[row[2]].lower() != code):
+                continue
+            if include is not None and row[0] not in include:
+                continue
+            if any(bounds is not None and not bounds[0] <= stamp <= bounds[1] for bounds in (modified, created)):
+                continue
+            rows.append(row)
+        if orderby == "include" and include is not None:
+            rows.sort(key=lambda row: include.index(row[0]))
+        elif orderby in ("title", "slug"):
+            rows.sort(key=lambda row: (promotions[row[1]].codes[row[2]].lower(), row[0]))
+        elif orderby == "date":
+            rows.sort(key=lambda row: (promotions[row[1]].created_at, row[0]))
+        if order == "desc":
+            rows.reverse()
+        total = len(rows)
+        pages = math.ceil(total / per_page)
+        start = min((page - 1) * per_page, total)
+        coupons = render_coupons(self.store, rows[start:start + per_page], moment)
+        headers = [("Content-Type", JSON_TYPE), ("X-WP-Total", str(total)), ("X-WP-TotalPages", str(pages))]
+        links = self._links(request, page, pages, "coupons")
+        if links:
+            headers.append(("Link", links))
+        return Response(200, orjson.dumps(coupons), headers)
+
+    def _links(self, request: Request, page: int, pages: int, resource: str = "orders") -> str:
         """WordPress keeps the request's parameters and swaps `page` (credentials left out)."""
-        base = f"{self._base_url()}/woocommerce/{self.store.name}/wp-json/wc/v3/orders"
+        base = f"{self._base_url()}/woocommerce/{self.store.name}/wp-json/wc/v3/{resource}"
         kept = [(name, value) for name, value in request.query if name not in ("page", *AUTH_PARAMS)]
         links = []
         if page > 1 and pages > 0:  # past the end, "prev" points at the last page, as WordPress does

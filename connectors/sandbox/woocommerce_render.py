@@ -83,13 +83,16 @@ def render_orders(store: StoreData, rows: np.ndarray, versions: np.ndarray) -> l
     line_rows = list(zip(ids.line[lines].tolist(), names, ids.product[product].tolist(), ids.variant[sku].tolist(),
                          basket.quantity[lines].tolist(), money_list(gross), money_list(gross_tax), money_list(net),
                          money_list(basket.tax[lines]), [catalogue.sku_codes[s] for s in sku.tolist()],
-                         (net / 100 / basket.quantity[lines]).tolist()))
+                         (net / 100 / basket.quantity[lines]).tolist(), store.promotions.gift[lines].tolist()))
 
     emails, phones, billing = customers.contact(customer)
     recipient = store.recipient[rows]
     gift_addresses = iter(store.recipients.addresses(recipient[recipient >= 0]))
     status = state.woo_status().tolist()
     refunded = state.refunded.tolist()
+    book = store.promotions
+    member = (book.member[customer] & ~store.guest[rows]).tolist()
+    order_promotion = book.order_promotion[rows].tolist()
 
     orders = []
     for (i, order_id, status_code, customer_id, guest, email, address, gift_to, method, shipping, shipping_line_id,
@@ -137,13 +140,16 @@ def render_orders(store: StoreData, rows: np.ndarray, versions: np.ndarray) -> l
             "line_items": [
                 {"id": line_id, "name": name, "product_id": product_id, "variation_id": variation_id,
                  "quantity": quantity, "tax_class": "", "subtotal": subtotal, "subtotal_tax": subtotal_tax,
-                 "total": line_total, "total_tax": line_tax, "sku": sku_code, "price": price, "meta_data": []}
+                 "total": line_total, "total_tax": line_tax, "sku": sku_code, "price": price,
+                 "meta_data": [{"id": line_id, "key": "_free_gift", "value": book.promotions[order_promotion[i]].id}]
+                 if gift else []}
                 for line_id, name, product_id, variation_id, quantity, subtotal, subtotal_tax, line_total, line_tax,
-                sku_code, price in line_rows[line_bounds[i]:line_bounds[i + 1]]],
+                sku_code, price, gift in line_rows[line_bounds[i]:line_bounds[i + 1]]],
             "shipping_lines": [{"id": shipping_line_id,
                                 "method_title": "Free shipping" if shipping == 0 else "Flat rate",
                                 "method_id": "free_shipping" if shipping == 0 else "flat_rate",
                                 "total": shipping_text}],
+            "meta_data": [{"id": shipping_line_id + 2, "key": "is_member", "value": "yes"}] if member[i] else [],
             "coupon_lines": [] if code < 0 else [
                 {"id": shipping_line_id + 1, "code": store.discount_codes[code].lower(), "discount": discount}],
             "refunds": [{"id": refund_id, "reason": REFUND_NOTES[note], "total": "-" + refund_total}]
