@@ -27,8 +27,8 @@ from tasks.promotions.series import build_cube, promotion_series
 from warehouse.engine import get_engine, write_transaction
 from warehouse.io import insert_frame, read_frame, read_large_frame
 from warehouse.migrate import check_schema
-from warehouse.types import MONEY_UNIT
 from warehouse.models import Order, OrderLine, Promotion, PromotionAttribution, PromotionReview, Refund
+from warehouse.types import MONEY_UNIT
 
 NOT_SALES = ("cancelled", "failed", "deleted")
 VERDICT_FIRST = {"stop": 0, "adjust": 1, "repeat": 2, "not enough data": 3}
@@ -50,7 +50,8 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
         as_of: Business date. Empty: the date the run was scheduled for (UTC).
         promotion_ids: Only these promotions (ids as in the promotions table). Empty: every promotion
             that started by the date.
-        pre_days: Days before the start that make the baseline.
+        pre_days: Clean days before the start that make the baseline (days of other promotions are
+            skipped, looking back up to 90 days).
         post_days: Days after the end in which a dip (sales pulled forward) is looked for.
         min_pre_days: Fewer clean days before the start than this: "not enough data".
         min_orders: Fewer orders that used the promotion than this: "not enough data".
@@ -77,7 +78,7 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
             log.info("promotion review %s: no promotion started by then%s", as_of,
                      f" among {', '.join(promotion_ids)}" if promotion_ids else "")
             return {"as_of": as_of.isoformat(), "promotions": 0}
-        span_start = (reviewed["starts_at"].min().floor("D") - pd.Timedelta(days=pre_days))
+        span_start = (reviewed["starts_at"].min().floor("D") - pd.Timedelta(days=settings.lookback_days))
         span_end = min(reviewed["ends_at"].max().ceil("D") + pd.Timedelta(days=post_days), until)
         lines = _lines(conn, span_start, span_end, until)
         products = products_on(conn, as_of, "category")
@@ -91,12 +92,12 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
         columns={"external_order_id": "external_id"})
     attributions = attribute(reviewed, orders, lines, unit_costs)
     cube = build_cube(lines, unit_costs, categories, span_start)
+    costs = _costs_by_promotion(attributions, reviewed, customers, until, settings)
     rows, charts = [], []
     for promotion in reviewed.itertuples(index=False):
-        neighbours = _overlapping(promotions, promotion, pre_days)
+        neighbours = _overlapping(promotions, promotion, settings.lookback_days)
         series, running = promotion_series(cube, promotion, neighbours, as_of, settings)
-        mine = attributions[attributions["promotion_id"] == promotion.promotion_id]
-        row = review(series, _costs(mine, promotion, customers, until, settings), settings, provisional=running)
+        row = review(series, costs[promotion.promotion_id], settings, provisional=running)
         row.update(promotion_id=promotion.promotion_id, type=promotion.type, inputs=json.dumps(row["inputs"]))
         rows.append(row)
         baseline, _ = baseline_curve(series.scope_net, series.control_net, series.pre)
@@ -158,26 +159,42 @@ def _first_two_orders(conn, until: pd.Timestamp) -> pd.DataFrame:
     return first.assign(second_at=second.reindex(first.index))
 
 
-def _costs(mine: pd.DataFrame, promotion, customers: pd.DataFrame, until: pd.Timestamp,
-           settings: ReviewSettings) -> Costs:
-    orders = mine.drop_duplicates(["source", "external_order_id"])
-    parameters = json.loads(promotion.parameters or "{}")
-    shipping = float(parameters.get("shipping_cost_per_order") or 0) * len(orders)
-    firsts = customers.reset_index()
-    new = firsts.merge(orders[["source", "external_order_id"]], left_on=["source", "external_id"],
-                       right_on=["source", "external_order_id"])
+def _costs_by_promotion(attributions: pd.DataFrame, promotions: pd.DataFrame, customers: pd.DataFrame,
+                        until: pd.Timestamp, settings: ReviewSettings) -> dict[str, Costs]:
+    """What each promotion cost and whom it brought, from its attributed lines (one pass for all)."""
+    lines = attributions.assign(goods=attributions["kept_quantity"].where(~attributions["is_gift"].astype(bool), 0))
+    totals = lines.groupby("promotion_id").agg(units=("goods", "sum"), discount=("kept_discount", "sum"),
+                                                gift=("gift_cost", "sum"))
+    orders = lines.drop_duplicates(["promotion_id", "source", "external_order_id"])[
+        ["promotion_id", "source", "external_order_id"]]
+    order_counts = orders.groupby("promotion_id").size()
+    # New customers: their first order ever was one of the promotion's.
+    new = orders.merge(customers.reset_index(), left_on=["source", "external_order_id"],
+                       right_on=["source", "external_id"])
     window = pd.Timedelta(days=settings.repeat_days)
-    judged = new[new["created_at"] + window <= until]  # only customers whose repeat window has passed
-    repeated = (judged["second_at"].notna() & (judged["second_at"] <= judged["created_at"] + window)).sum()
-    return Costs(orders=len(orders), units=int(mine.loc[~mine["is_gift"].astype(bool), "kept_quantity"].sum()),
-                 discount=float(mine["kept_discount"].sum()), gift=float(mine["gift_cost"].sum()),
-                 shipping=shipping, new_customers=len(new),
-                 new_customer_repeat_rate=float(repeated / len(judged)) if len(judged) else None)
+    judged = new["created_at"] + window <= until  # only customers whose repeat window has passed
+    repeated = judged & new["second_at"].notna() & (new["second_at"] <= new["created_at"] + window)
+    customers_of = new.assign(judged=judged, repeated=repeated).groupby("promotion_id").agg(
+        new=("judged", "size"), judged=("judged", "sum"), repeated=("repeated", "sum"))
+    costs = {}
+    for promotion in promotions.itertuples(index=False):
+        pid = promotion.promotion_id
+        count = int(order_counts.get(pid, 0))
+        shipping = float(json.loads(promotion.parameters or "{}").get("shipping_cost_per_order") or 0) * count
+        total = totals.loc[pid] if pid in totals.index else None
+        who = customers_of.loc[pid] if pid in customers_of.index else None
+        costs[pid] = Costs(
+            orders=count, units=int(total["units"]) if total is not None else 0,
+            discount=float(total["discount"]) if total is not None else 0.0,
+            gift=float(total["gift"]) if total is not None else 0.0, shipping=shipping,
+            new_customers=int(who["new"]) if who is not None else 0,
+            new_customer_repeat_rate=float(who["repeated"] / who["judged"]) if who is not None and who["judged"] else None)
+    return costs
 
 
-def _overlapping(promotions: pd.DataFrame, promotion, pre_days: int) -> pd.DataFrame:
-    """Promotions whose window meets this one's pre-period or window (the only ones that can spoil it)."""
-    start = pd.Timestamp(promotion.starts_at) - pd.Timedelta(days=pre_days)
+def _overlapping(promotions: pd.DataFrame, promotion, lookback_days: int) -> pd.DataFrame:
+    """Promotions whose window meets this one's look-back or window (the only ones that can spoil it)."""
+    start = pd.Timestamp(promotion.starts_at) - pd.Timedelta(days=lookback_days)
     return promotions[(promotions["ends_at"] > start) & (promotions["starts_at"] < pd.Timestamp(promotion.ends_at))]
 
 

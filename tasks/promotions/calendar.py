@@ -38,6 +38,9 @@ from warehouse.io import upsert_frame
 COLUMNS = ["promotion_id", "name", "type", "parameters", "starts_at", "ends_at", "skus", "categories", "channels",
            "member_only", "codes"]
 TYPES = ("percentage", "fixed", "threshold", "gift", "flash", "member")
+# A promotion running longer than this (a welcome code, a standing member discount) is part of
+# normal trading: its days are neither left out of baselines nor out of the demand history.
+EVERGREEN_DAYS = 28
 TRUE, FALSE = {"1", "true", "yes", "y"}, {"", "0", "false", "no", "n"}
 VALUE_COLUMNS = ["origin", "name", "type", "parameters", "starts_at", "ends_at", "scope_skus", "scope_categories",
                  "scope_channels", "member_only", "codes"]
@@ -126,6 +129,10 @@ def tiers_of(parameters: dict) -> list[tuple[Decimal, Decimal]]:
     """A threshold promotion's (spend, off) tiers, the highest spend first."""
     tiers = [(_amount(t.get("spend")), _amount(t.get("off"))) for t in parameters.get("tiers") or []]
     return sorted(((s, o) for s, o in tiers if s is not None and o is not None), reverse=True)
+
+
+def is_evergreen(starts_at, ends_at) -> bool:
+    return pd.Timestamp(ends_at) - pd.Timestamp(starts_at) > pd.Timedelta(days=EVERGREEN_DAYS)
 
 
 def as_list(text) -> list[str]:

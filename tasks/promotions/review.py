@@ -11,7 +11,8 @@ the pre-period, scaled to the length of the promotion (and for the error in `k` 
 Money is margin at list price (gross − units × cost), so the discount is counted once, as a cost:
 profit change = incremental margin − (discount + gift + shipping), ROI = that / cost. The
 incremental margin nets the scope's lift with the dip of the days after (sales pulled forward)
-and the siblings' change (sales taken from SKUs of the same categories that were not promoted).
+and the siblings' loss (sales taken from SKUs of the same categories that were not promoted);
+a rise after or beside it is not credited to it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ REPEAT, ADJUST, STOP, NOT_ENOUGH = "repeat", "adjust", "stop", "not enough data"
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    pre_days: int = 28           # baseline period before the start
+    pre_days: int = 28           # clean days before the start that make the baseline
+    lookback_days: int = 90      # how far back those days are looked for (other promotions' days skipped)
     post_days: int = 14          # days after the end in which a dip (pull-forward) is looked for
     min_pre_days: int = 14       # fewer clean pre-period days: not enough data
     min_orders: int = 20         # fewer attributed orders: not enough data
@@ -87,7 +89,7 @@ def baseline_curve(target: np.ndarray, control: np.ndarray | None, pre: np.ndarr
     flat = np.full(len(target), mean)
     if control is not None and control[pre].sum() > 0:
         scaled = target[pre].sum() / control[pre].sum() * control
-        if _spread(target, scaled, pre) <= _spread(target, flat, pre):
+        if not _spread(target, flat, pre) < _spread(target, scaled, pre):  # ties and NaN: the comparison
             return scaled, "difference in differences"
         return flat, "pre-period daily average (it tracked the scope better than the comparable SKUs)"
     return flat, "pre-period daily average (no comparable SKUs)"
@@ -109,7 +111,9 @@ def estimate(target: np.ndarray, control: np.ndarray | None, pre: np.ndarray, pe
 
 
 def _spread(target: np.ndarray, fitted: np.ndarray, pre: np.ndarray) -> float:
-    """Standard deviation of the daily residuals over the pre-period."""
+    """Standard deviation of the daily residuals over the pre-period (NaN with fewer than two days)."""
+    if pre.sum() < 2:
+        return float("nan")
     return float(np.std(target[pre] - fitted[pre], ddof=1))
 
 
@@ -125,7 +129,9 @@ def review(series: Series, costs: Costs, settings: ReviewSettings = ReviewSettin
         if series.sibling_margin is not None and series.sibling_margin[series.pre].sum() > 0 else None
 
     parts = [margin] + [e for e in (post, siblings) if e is not None]
-    incremental = sum(e.lift for e in parts)
+    # After and beside the promotion only losses count: a rise there is more likely the season
+    # than the promotion's doing, and crediting it would flatter.
+    incremental = margin.lift + sum(min(e.lift, 0.0) for e in parts[1:])
     se = float(np.sqrt(sum(e.se ** 2 for e in parts)))
     z, cost = settings.z, costs.total
     low, high = incremental - z * se, incremental + z * se

@@ -1,42 +1,60 @@
-"""Daily sales per channel and SKU (the cube), and each promotion's groups cut out of it.
+"""Hourly sales per channel and SKU (the cube), and each promotion's groups cut out of it.
 
-For a promotion, over [start − pre_days, end + post_days):
+A promotion's series has one value per *period*: 24 hours from its own start time (so a promotion
+starting at a shop's local midnight is not split by UTC midnight), and for a promotion shorter
+than a day the same hours of each day (a 17:00–21:00 flash sale against 17:00–21:00 on the other
+days, not against whole days). Over the periods from `lookback_days` before the start to
+`post_days` after the end:
 - scope: its channels × its SKUs or categories (every SKU when it names none);
 - siblings: the same channels' other SKUs of the categories in scope (none for a store-wide one);
 - control: everything else — other categories, and other channels' sales of the same SKUs.
-Pre-period days on which another promotion ran on an overlapping channel are left out of the
-baseline, so one promotion's spike is not the next one's "normal".
+The baseline is the last `pre_days` days before the start on which no other promotion ran on an
+overlapping channel (looking back up to `lookback_days`), so one promotion's spike is not the
+next one's "normal".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
 import pandas as pd
 
-from tasks.promotions.calendar import as_list
+from tasks.promotions.calendar import as_list, is_evergreen
 from tasks.promotions.review import ReviewSettings, Series
 
-DAY = pd.Timedelta(days=1)
+HOUR = pd.Timedelta(hours=1)
+DAY_HOURS = 24
 
 
 @dataclass
 class Cube:
-    """Daily kept units, margin at list price and net sales per (channel, SKU), sorted by day."""
+    """Kept units, margin at list price and net sales per hour and (channel, SKU), sorted by hour.
+    Channels, SKUs and categories are integer codes into `sources`, `skus` and `categories`, so
+    that cutting a promotion's groups out is a table lookup, not a string search. Free lines
+    (gifts) are not demand: their units are left out."""
 
-    start: pd.Timestamp          # day 0 (UTC midnight)
-    day: np.ndarray              # day number of each row
-    source: np.ndarray
+    start: pd.Timestamp          # hour 0 (UTC)
+    hour: np.ndarray             # hour number of each row
+    source: np.ndarray           # codes
     sku: np.ndarray
     category: np.ndarray
+    sources: pd.Index            # the names behind the codes
+    skus: pd.Index
+    categories: pd.Index
+    sku_category: np.ndarray     # category code of each SKU code
     units: np.ndarray
     margin: np.ndarray
     net: np.ndarray
+    category_cache: dict = field(default_factory=dict)
 
-    def rows_between(self, first_day: int, end_day: int) -> slice:
-        return slice(int(np.searchsorted(self.day, first_day, "left")), int(np.searchsorted(self.day, end_day, "left")))
+    def rows_between(self, first_hour: int, end_hour: int) -> slice:
+        return slice(int(np.searchsorted(self.hour, first_hour, "left")),
+                     int(np.searchsorted(self.hour, end_hour, "left")))
+
+    def hour_of(self, moment: pd.Timestamp) -> float:
+        return (moment - self.start) / HOUR
 
 
 def build_cube(lines: pd.DataFrame, unit_costs: pd.Series, categories: pd.Series, start: pd.Timestamp) -> Cube:
@@ -44,82 +62,136 @@ def build_cube(lines: pd.DataFrame, unit_costs: pd.Series, categories: pd.Series
     kept = (lines["quantity"] - lines["refunded_quantity"]).clip(lower=0).astype(float)
     share = kept / lines["quantity"].where(lines["quantity"] > 0)
     cost = pd.to_numeric(lines["sku"].map(unit_costs), errors="coerce").astype(float)
+    source_code, sources = pd.factorize(lines["source"])
+    sku_code, skus = pd.factorize(lines["sku"])
     frame = pd.DataFrame({
-        "day": ((lines["created_at"] - start) // DAY).astype(np.int64),
-        "source": lines["source"], "sku": lines["sku"],
-        "units": kept,
+        "hour": ((lines["created_at"] - start) // HOUR).astype(np.int64),
+        "source": source_code, "sku": sku_code,
+        "units": kept.where(lines["unit_price"] > 0, 0.0),
         # No cost known: the margin is unknown too, and counting the price as margin would flatter.
         "margin": (kept * (lines["unit_price"] - cost)).fillna(0.0),
         "net": (lines["line_total"] * share).fillna(0.0),
     })
-    daily = frame.groupby(["day", "source", "sku"], sort=True, observed=True).sum().reset_index()
-    return Cube(start, daily["day"].to_numpy(), daily["source"].to_numpy(dtype=object),
-                daily["sku"].to_numpy(dtype=object),
-                daily["sku"].map(categories).fillna("").to_numpy(dtype=object),
-                daily["units"].to_numpy(float), daily["margin"].to_numpy(float), daily["net"].to_numpy(float))
+    hourly = frame.groupby(["hour", "source", "sku"], sort=True).sum().reset_index()
+    category_code, category_names = pd.factorize(pd.Series(skus, dtype=object).map(categories).fillna(""))
+    return Cube(start, hourly["hour"].to_numpy(), hourly["source"].to_numpy(), hourly["sku"].to_numpy(),
+                category_code[hourly["sku"].to_numpy()], pd.Index(sources), pd.Index(skus), pd.Index(category_names),
+                category_code, hourly["units"].to_numpy(float), hourly["margin"].to_numpy(float), hourly["net"].to_numpy(float))
+
+
+def _lookup(names: pd.Index, wanted: list[str]) -> np.ndarray:
+    """A table by code: True for the codes of `wanted`."""
+    table = np.zeros(len(names) + 1, dtype=bool)
+    codes = names.get_indexer(wanted)
+    table[codes[codes >= 0]] = True
+    return table
 
 
 def promotion_series(cube: Cube, promotion, others: pd.DataFrame, as_of: date,
                      settings: ReviewSettings) -> tuple[Series, bool]:
-    """The promotion's daily series up to the end of `as_of`, and whether it was still running then."""
+    """The promotion's series by period up to the end of `as_of`, and whether it was still running then."""
     start, end = pd.Timestamp(promotion.starts_at), pd.Timestamp(promotion.ends_at)
     as_of_end = pd.Timestamp(datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=timezone.utc))
-    first_day = _day(cube, start.floor("D")) - settings.pre_days
-    promo_first, promo_end = _day(cube, start.floor("D")), _day(cube, (end - pd.Timedelta(1)).floor("D")) + 1
-    last_day = min(promo_end + settings.post_days, _day(cube, as_of_end))
-    span = max(last_day - first_day, 0)
-    days = np.arange(first_day, first_day + span)
-    during = (days >= promo_first) & (days < promo_end)
-    post = days >= promo_end
-    pre = (days < promo_first) & ~_busy_days(cube, promotion, others, days)
+    origin = int(np.floor(cube.hour_of(start)))                       # the hour the periods start at
+    length = max(int(np.ceil(cube.hour_of(end))) - origin, 1)        # the promotion, in hours
+    slot = min(length, DAY_HOURS)                                     # the hours of a period that count
+    promo_periods = -(-length // DAY_HOURS)
+    last = min(promo_periods + settings.post_days, int(np.ceil((cube.hour_of(as_of_end) - origin) / DAY_HOURS)))
+    periods = np.arange(-settings.lookback_days, max(last, -settings.lookback_days))
+    during = (periods >= 0) & (periods < promo_periods)
+    # The baseline is the last `pre_days` clean periods before the start, and none before the
+    # history begins (no sales there is no data, not no demand). Clean: no store-wide promotion on
+    # any channel (those channels' sales are the comparison) and none meeting this one's scope on
+    # its channels; where a busy calendar leaves too few such periods, only the latter count.
+    has_data = origin + periods * DAY_HOURS >= _first_data_hour(cube)
+    busy = _busy_periods(cube, promotion, others, periods, origin, slot, strict=True)
+    if ((periods < 0) & has_data & ~busy).sum() < settings.min_pre_days:
+        busy = _busy_periods(cube, promotion, others, periods, origin, slot, strict=False)
+    post = (periods >= promo_periods) & ~busy  # a later promotion's spike would hide the dip
+    clean = (periods < 0) & has_data & ~busy
+    pre = np.zeros(len(periods), dtype=bool)
+    pre[np.flatnonzero(clean)[-settings.pre_days:]] = True
 
-    rows = cube.rows_between(first_day, first_day + span)
+    first_hour = origin + int(periods[0]) * DAY_HOURS if len(periods) else origin
+    # Only the periods used are read: the baseline's clean ones may start well after the look-back's.
+    used = np.flatnonzero(pre | during | post)
+    first_used = origin + int(periods[used[0]]) * DAY_HOURS if len(used) else origin
+    rows = cube.rows_between(first_used, origin + int(periods[-1] + 1) * DAY_HOURS if len(periods) else origin)
+    offset = cube.hour[rows] - first_hour
+    in_slot = offset % DAY_HOURS < slot
+    position = offset // DAY_HOURS
     source, sku, category = cube.source[rows], cube.sku[rows], cube.category[rows]
     channels, skus, categories = (as_list(promotion.scope_channels), as_list(promotion.scope_skus),
                                   as_list(promotion.scope_categories))
-    on_channel = np.isin(source, channels) if channels else np.ones(len(source), dtype=bool)
+    on_channel = _lookup(cube.sources, channels)[source] if channels else np.ones(len(source), dtype=bool)
     restricted = bool(skus or categories)
-    in_scope = on_channel & ((np.isin(sku, skus) | np.isin(category, categories)) if restricted else True)
-    scope_categories = np.unique(category[in_scope]) if restricted else np.array([], dtype=object)
-    sibling = on_channel & ~in_scope & np.isin(category, scope_categories) if restricted else \
-        np.zeros(len(source), dtype=bool)
+    in_scope = on_channel & ((_lookup(cube.skus, skus)[sku] | _lookup(cube.categories, categories)[category])
+                             if restricted else True)
+    if restricted:
+        scope_categories = np.zeros(len(cube.categories), dtype=bool)
+        scope_categories[np.unique(category[in_scope])] = True
+        sibling = on_channel & ~in_scope & scope_categories[category]
+    else:
+        sibling = np.zeros(len(source), dtype=bool)
     control = ~in_scope & ~sibling
-    position = cube.day[rows] - first_day
+    span = len(periods)
+    # One pass per measure: each row's bin is its group (scope 0, sibling 1, control 2) and period.
+    group = np.where(in_scope, 0, np.where(sibling, 1, 2))
+    bins = (group * span + position)[in_slot]
 
-    def total(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return np.bincount(position[mask], weights=values[rows][mask], minlength=span)[:span]
+    def totals(values: np.ndarray) -> np.ndarray:
+        return np.bincount(bins, weights=values[rows][in_slot], minlength=3 * span)[:3 * span].reshape(3, span)
 
-    has_control = bool(control.any())
-    control_skus = len(set(zip(source[control], sku[control]))) if has_control else 0
+    units, margin, net = totals(cube.units), totals(cube.margin), totals(cube.net)
+    has_control, has_siblings = bool(control.any()), bool(sibling.any())
+    control_skus = len(np.unique(source[control].astype(np.int64) * len(cube.skus) + sku[control])) if has_control else 0
     series = Series(
-        scope_units=total(in_scope, cube.units), scope_margin=total(in_scope, cube.margin),
-        scope_net=total(in_scope, cube.net),
-        control_units=total(control, cube.units) if has_control else None,
-        control_margin=total(control, cube.margin) if has_control else None,
-        control_net=total(control, cube.net) if has_control else None,
-        sibling_margin=total(sibling, cube.margin) if sibling.any() else None,
-        sibling_control_margin=total(control, cube.margin) if sibling.any() and has_control else None,
+        scope_units=units[0], scope_margin=margin[0], scope_net=net[0],
+        control_units=units[2] if has_control else None, control_margin=margin[2] if has_control else None,
+        control_net=net[2] if has_control else None,
+        sibling_margin=margin[1] if has_siblings else None,
+        sibling_control_margin=margin[2] if has_siblings and has_control else None,
         pre=pre, during=during, post=post, control_skus=control_skus,
     )
     return series, bool(end > as_of_end)
 
 
-def _busy_days(cube: Cube, promotion, others: pd.DataFrame, days: np.ndarray) -> np.ndarray:
-    """Days on which another promotion ran on a channel this one shares (all channels share)."""
-    busy = np.zeros(len(days), dtype=bool)
+def _busy_periods(cube: Cube, promotion, others: pd.DataFrame, periods: np.ndarray, origin: int,
+                  slot: int, strict: bool) -> np.ndarray:
+    """Periods in which another promotion could move this one's scope: one on a shared channel whose
+    scope meets this one's (a store-wide one meets every scope) — and, when `strict`, a store-wide
+    one on any channel, which moves the comparison. An evergreen one (a welcome code) is normal
+    trading, not a spike."""
+    busy = np.zeros(len(periods), dtype=bool)
     channels = set(as_list(promotion.scope_channels))
+    skus, categories = set(as_list(promotion.scope_skus)), set(as_list(promotion.scope_categories))
+    first = origin + periods * DAY_HOURS
     for other in others.itertuples(index=False):  # a promotion has a handful of neighbours in time
-        if other.promotion_id == promotion.promotion_id:
+        if other.promotion_id == promotion.promotion_id or is_evergreen(other.starts_at, other.ends_at):
             continue
+        their_skus, their_categories = set(as_list(other.scope_skus)), set(as_list(other.scope_categories))
+        store_wide = not their_skus and not their_categories
         theirs = set(as_list(other.scope_channels))
-        if channels and theirs and not channels & theirs:
+        shares_channel = not channels or not theirs or bool(channels & theirs)
+        meets_scope = store_wide or not (skus or categories) or bool(skus & their_skus) or \
+            bool(categories & their_categories) or bool(categories & _categories_of(cube, their_skus)) or \
+            bool(their_categories & _categories_of(cube, skus))
+        if not ((shares_channel and meets_scope) or (strict and store_wide)):
             continue
-        first = _day(cube, pd.Timestamp(other.starts_at).floor("D"))
-        end = _day(cube, (pd.Timestamp(other.ends_at) - pd.Timedelta(1)).floor("D")) + 1
-        busy |= (days >= first) & (days < end)
+        busy |= (first < cube.hour_of(pd.Timestamp(other.ends_at))) & \
+            (first + slot > cube.hour_of(pd.Timestamp(other.starts_at)))
     return busy
 
 
-def _day(cube: Cube, moment: pd.Timestamp) -> int:
-    return int((moment - cube.start) // DAY)
+def _categories_of(cube: Cube, skus: set[str]) -> set[str]:
+    if not skus:
+        return set()
+    key = frozenset(skus)
+    if key not in cube.category_cache:  # neighbours recur: each is some other promotion's too
+        codes = cube.skus.get_indexer(list(skus))
+        cube.category_cache[key] = set(cube.categories[cube.sku_category[codes[codes >= 0]]])
+    return cube.category_cache[key]
 
+
+def _first_data_hour(cube: Cube) -> int:
+    return int(cube.hour[0]) if len(cube.hour) else 0

@@ -110,3 +110,72 @@ def test_the_same_date_twice_gives_the_same_rows(reviewed, engine):
     after = {t: table_contents(engine, t, ("run_id", "computed_at")) for t in ("promotion_reviews",
                                                                               "promotion_attributions")}
     assert after == before and len(before["promotion_attributions"]) > 300
+
+
+# --- the sandbox's promotions, whose true effects its generator knows ------------------------
+
+SANDBOX_DAYS = 120
+
+
+@pytest.fixture(scope="module")
+def promotion_sandbox():
+    from connectors.sandbox import Sandbox
+    from tests.contract.conftest import small_config
+
+    with Sandbox(small_config(days=SANDBOX_DAYS, anomalies={})) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox_reviewed(promotion_sandbox, sources_file, warehouse_url, engine, tmp_path, monkeypatch):
+    from flows.ingest import ingest_orders
+    from shopops.settings import reset_settings_cache
+    from tasks.promotions.calendar import import_calendar
+    from tests.contract.conftest import ANCHOR
+
+    sandbox = promotion_sandbox
+    for name, value in sandbox.credentials().items():
+        monkeypatch.setenv(name, value)
+    sources = sandbox.sources()
+    for source in sources:
+        source["currency"] = "USD" if source["kind"] == "shopify" else "EUR"
+    sources_file(sources)
+    reset_settings_cache()
+    ingest_orders(start=ANCHOR - timedelta(days=SANDBOX_DAYS), end=ANCHOR)
+    calendar = import_calendar(engine, sandbox.write_promotion_calendar(tmp_path / "calendar.csv"))
+    assert calendar.problems == []
+    promotion_review(as_of=ANCHOR.date())
+    with engine.connect() as conn:
+        reviews = pd.read_sql("SELECT * FROM promotion_reviews", conn)
+        attributed = pd.read_sql(
+            "SELECT promotion_id, COUNT(DISTINCT external_order_id) AS orders, "
+            "SUM(CASE WHEN is_gift THEN kept_quantity ELSE 0 END) AS gift_units "
+            "FROM promotion_attributions GROUP BY promotion_id", conn)
+    truth = sandbox.promotion_truth().promotions().assign(
+        promotion_id=lambda t: "calendar:" + t["promotion_id"])
+    return (truth.merge(reviews, on="promotion_id", how="left", suffixes=("", "_review"))
+            .merge(attributed, on="promotion_id", how="left", suffixes=("_true", "_attributed")))
+
+
+def test_the_sandbox_promotions_are_attributed_to_the_orders_that_used_them(sandbox_reviewed):
+    rows = sandbox_reviewed[sandbox_reviewed["orders_true"] >= 20]
+    assert len(rows) >= 15
+    # Within 10%: the truth also counts orders cancelled since, which are not sales.
+    assert ((rows["orders_attributed"] - rows["orders_true"]).abs() <= 0.1 * rows["orders_true"]).all()
+    gifts = sandbox_reviewed[sandbox_reviewed["gift_units_true"] >= 20]
+    assert len(gifts) >= 3
+    assert ((gifts["gift_units_attributed"] - gifts["gift_units_true"]).abs() <= 0.1 * gifts["gift_units_true"]).all()
+
+
+def test_the_sandbox_promotions_true_lift_is_recovered_within_the_stated_tolerance(sandbox_reviewed):
+    """Tolerance: for the promotions with at least 100 baseline units in scope (member-only ones
+    are left out: the warehouse cannot tell members, so their lift is diluted over every customer),
+    at least 70% of the 95% intervals hold the true lift, and the estimates are off by at most 30
+    points on average. No promotion without a true lift is told to repeat."""
+    rows = sandbox_reviewed.assign(true_lift=lambda t: 100 * (t["units_in_scope"] / t["baseline_units"] - 1))
+    measured = rows[(rows["baseline_units"] >= 100) & ~rows["member_only"] & rows["lift_percent"].notna()]
+    assert len(measured) >= 8
+    inside = (measured["lift_percent_low"] <= measured["true_lift"]) & (measured["true_lift"] <= measured["lift_percent_high"])
+    assert inside.mean() >= 0.7
+    assert (measured["lift_percent"] - measured["true_lift"]).abs().mean() <= 30
+    assert not ((rows["uplift"] == 1.0) & (rows["verdict"] == "repeat")).any()

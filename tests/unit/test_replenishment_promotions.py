@@ -59,6 +59,7 @@ def test_promotion_days_follow_scope_channel_and_window(engine):
         promotion("by-sku", skus=["A"], first=2, end=4),
         promotion("by-category", categories=["Garden"], first=5, end=6),
         promotion("other-channel", channels=["marketplace"], first=0, end=10),
+        promotion("welcome code", first=-300, end=400),  # evergreen: normal trading, marks nothing
         {**promotion("half-day", skus=["B"], first=7, end=8),
          "ends_at": pd.Timestamp(DAY0 + timedelta(days=7, hours=6))},
     ]))
