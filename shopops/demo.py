@@ -49,24 +49,45 @@ def run_demo(days: int = 90) -> int:
         from shopops.prefect_api import local_prefect_api
 
         from flows.price_monitoring import price_monitoring
+        from flows.promotion_review import promotion_review
         from flows.replenishment import replenishment, replenishment_backtest
         from shopops.blocks import save_reminder_block
 
         with local_prefect_api():  # PREFECT_API_URL if set (your server's UI), else a temporary one
             summary = ingest_orders(start=None, end=None)
             supply = _import_purchasing_data(sandbox, data_dir)
+            calendar = _import_promotion_calendar(sandbox, data_dir)  # before replenishment: it skips promotion days
             reminder_block = save_reminder_block("sandbox-purchasing", sandbox.notification_url("purchasing"))
             plan = replenishment(history_days=days, reminder_block=reminder_block)
             backtest = replenishment_backtest(test_days=28, history_days=max(days - 28, 14))
             tracked = _import_pricing_data(sandbox, data_dir)
             pricing = price_monitoring()
+            promotions = promotion_review()
         received = sandbox.notifications("purchasing")
 
     _report(summary, supply, settings)
     _report_replenishment(plan, received[-1]["body"]["subject"] if received else None)
     _report_backtest(backtest)
     _report_pricing(pricing, tracked)
+    _report_promotions(promotions, calendar)
     return 0
+
+
+def _import_promotion_calendar(sandbox, data_dir: Path) -> int:
+    """The marketing team's promotion calendar, as the sandbox writes it."""
+    from tasks.promotions.calendar import import_calendar
+    from warehouse.engine import get_engine
+
+    return import_calendar(get_engine(), sandbox.write_promotion_calendar(data_dir / "sandbox-promotions.csv")).loaded
+
+
+def _report_promotions(summary: dict, loaded: int) -> None:
+    print(f"\nPromotion review for {summary['as_of']}: {summary['promotions']} of the {loaded} promotions in the "
+          f"calendar reviewed ({summary.get('provisional', 0)} still running): {summary.get('repeat', 0)} to repeat, "
+          f"{summary.get('adjust', 0)} to adjust, {summary.get('stop', 0)} to stop, "
+          f"{summary.get('not enough data', 0)} without enough data to say; "
+          f"{summary.get('attributed_lines', 0)} order lines attributed "
+          "(tables promotion_reviews and promotion_attributions; the scorecard is the run's artifact).")
 
 
 DEMO_TRACKED_SKUS = 30  # per competitor: a polite crawl (a second between pages) of all 5,000 pages takes 15 minutes
