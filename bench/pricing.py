@@ -476,7 +476,7 @@ def _one_crawl(args, engine, sandbox: _SandboxProcess, sites: dict[str, str], in
     served_statuses = Counter()
     for value in server.values():
         served_statuses.update(value["statuses"])
-    print(f"    the sites answered: " + ", ".join(f"{k} {v:,}" for k, v in sorted(served_statuses.items()))
+    print("    the sites answered: " + ", ".join(f"{k} {v:,}" for k, v in sorted(served_statuses.items()))
           + f" ({sum(v['robots'] for v in server.values())} robots.txt, "
             f"{sum(v['conditional'] for v in server.values()):,} conditional requests); the client waited "
             f"{waited:.1f} s out in retries", flush=True)

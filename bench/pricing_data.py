@@ -240,7 +240,7 @@ def _competitor(rng: np.random.Generator, cat: dict, rank: int, name: str, as_of
     oos = {-1: oos_y, 0: np.where(oos_y, rng.random(m) < 0.85, rng.random(m) < 0.01)}
     crawled_today = rng.random(m) >= NOT_CRAWLED_TODAY
     yesterday, today = as_of - timedelta(days=1), as_of
-    frames, counts = {}, None
+    frames = {}
     for day, when in ((-1, yesterday), (0, today)):
         u = rng.random(m)
         http = u < 0.004 + profile["flaky"]

@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 from sqlalchemy import func, select
 
 from connectors.crawler import CrawlPolicy, Crawler
+from flows.business_date import business_date
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
 from tasks.catalogue_on import products_on
@@ -61,8 +62,7 @@ def price_monitoring(as_of: date | None = None, crawl: bool = True, traffic_gap_
     """
     install_redaction()
     log = get_logger("shopops.flows")
-    as_of = as_of or _scheduled_date()
-    as_of = date(as_of.year, as_of.month, as_of.day)
+    as_of = business_date(as_of)
     settings = get_settings()
     engine = get_engine()
     check_schema(engine)
@@ -201,7 +201,3 @@ def _money(value) -> float | None:
 def _round(value, digits: int) -> float | None:
     return None if value is None or pd.isna(value) else round(float(value), digits)
 
-
-def _scheduled_date() -> date:
-    scheduled = flow_run.scheduled_start_time
-    return (scheduled.astimezone(timezone.utc) if scheduled else datetime.now(timezone.utc)).date()

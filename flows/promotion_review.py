@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from sqlalchemy import Float, Numeric, and_, case, cast, delete, func, or_, select
 
+from flows.business_date import business_date
 from shopops.logs import get_logger, install_redaction
 from tasks.catalogue_on import products_on
 from tasks.promotions.attribution import ATTRIBUTION_COLUMNS, attribute
@@ -59,8 +60,7 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
     """
     install_redaction()
     log = get_logger("shopops.flows")
-    as_of = as_of or _scheduled_date()
-    as_of = date(as_of.year, as_of.month, as_of.day)
+    as_of = business_date(as_of)
     settings = ReviewSettings(pre_days=pre_days, post_days=post_days, min_pre_days=min_pre_days,
                               min_orders=min_orders, repeat_days=repeat_days)
     engine = get_engine()
@@ -234,10 +234,6 @@ def _signed(value, unit: str = "") -> str:
 def _amount(value) -> str:
     return "—" if value is None or not np.isfinite(value) else f"{value:,.2f}"
 
-
-def _scheduled_date() -> date:
-    scheduled = flow_run.scheduled_start_time
-    return (scheduled.astimezone(timezone.utc) if scheduled else datetime.now(timezone.utc)).date()
 
 
 def _midnight(day: date) -> datetime:

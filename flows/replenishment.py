@@ -14,6 +14,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
 from connectors.sources import load_sources
+from flows.business_date import business_date
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
 from tasks.replenishment.backtest import backtest
@@ -60,7 +61,7 @@ def replenishment(as_of: date | None = None, history_days: int = 90, best_seller
     """
     install_redaction()
     log = get_logger("shopops.flows")
-    as_of = _plain_date(as_of or _scheduled_date())
+    as_of = business_date(as_of)
     settings = PlanSettings(
         history_days=history_days, best_seller_cover_days=best_seller_cover_days,
         best_seller_revenue_share=best_seller_revenue_share, service_level=service_level,
@@ -125,7 +126,7 @@ def replenishment_backtest(as_of: date | None = None, test_days: int = 28, histo
     """
     install_redaction()
     log = get_logger("shopops.flows")
-    as_of = _plain_date(as_of or _scheduled_date())
+    as_of = business_date(as_of)
     settings = PlanSettings(
         history_days=history_days, best_seller_cover_days=best_seller_cover_days,
         best_seller_revenue_share=best_seller_revenue_share, service_level=service_level,
@@ -153,10 +154,6 @@ def _percent(share: float) -> str:
     return "n/a" if pd.isna(share) else f"{100 * share:.1f}%"
 
 
-def _plain_date(day: date) -> date:
-    """A plain date: Prefect may hand over a datetime or a pendulum subclass."""
-    return date(day.year, day.month, day.day)
-
 
 def _remind(block_name, as_of, summary, alerts, lists, log) -> str:
     """Send the reminder; a failure is logged and reported, never undoes the committed plan."""
@@ -171,10 +168,6 @@ def _remind(block_name, as_of, summary, alerts, lists, log) -> str:
     log.info("replenishment %s: reminder sent through %s", as_of, block_name)
     return "sent"
 
-
-def _scheduled_date() -> date:
-    scheduled = flow_run.scheduled_start_time
-    return (scheduled.astimezone(timezone.utc) if scheduled else datetime.now(timezone.utc)).date()
 
 
 def _stock_pools() -> dict[str, str]:

@@ -100,7 +100,7 @@ def _usage(store: StoreData, code: str, moment: int) -> int:
 
 def render_price_rules(store: StoreData, rows: list[tuple[int, int, int]]) -> list[dict]:
     book: PromotionBook = store.promotions
-    catalogue, ids = store.catalogue, store.ids
+    ids = store.ids
     result = []
     for rule_id, index, tier in rows:
         promotion = book.promotions[index]

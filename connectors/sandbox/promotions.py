@@ -301,7 +301,6 @@ def _sellable_pool(catalogue: Catalogue, scope: np.ndarray) -> np.ndarray:
 
 def _demand_effects(rng, catalogue, promotions, created, offsets, sku, quantity, keep, eligible_of) -> dict:
     """Cannibalisation swaps and pull-forward removals in place; returns the added lines."""
-    n_lines = len(sku)
     order_of_line = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     added = {"order": [], "sku": [], "quantity": []}
     driven = np.zeros(len(created), dtype=bool)

@@ -40,16 +40,21 @@ def configured(sandbox, sources_file, warehouse_url, monkeypatch):
     """Sandbox at the anchor, a sources file for it, credentials, small chunks, a migrated warehouse."""
     sandbox.clock.set(ANCHOR)
     sandbox.faults.clear()
+    monkeypatch.setenv("SHOPOPS_CHUNK_SIZE", "400")
+    use_sandbox(sandbox, sources_file, monkeypatch)
+    yield sandbox
+    sandbox.faults.clear()
+
+
+def use_sandbox(sandbox, sources_file, monkeypatch) -> None:
+    """Point the settings at the sandbox: its sources (in their currencies) and credentials."""
     for name, value in sandbox.credentials().items():
         monkeypatch.setenv(name, value)
     sources = sandbox.sources()
     for source in sources:
         source["currency"] = "USD" if source["kind"] == "shopify" else "EUR"
     sources_file(sources)
-    monkeypatch.setenv("SHOPOPS_CHUNK_SIZE", "400")
     reset_settings_cache()
-    yield sandbox
-    sandbox.faults.clear()
 
 
 def wipe(engine) -> None:

@@ -129,18 +129,12 @@ def promotion_sandbox():
 @pytest.fixture
 def sandbox_reviewed(promotion_sandbox, sources_file, warehouse_url, engine, tmp_path, monkeypatch):
     from flows.ingest import ingest_orders
-    from shopops.settings import reset_settings_cache
     from tasks.promotions.calendar import import_calendar
     from tests.contract.conftest import ANCHOR
+    from tests.flow.conftest import use_sandbox
 
     sandbox = promotion_sandbox
-    for name, value in sandbox.credentials().items():
-        monkeypatch.setenv(name, value)
-    sources = sandbox.sources()
-    for source in sources:
-        source["currency"] = "USD" if source["kind"] == "shopify" else "EUR"
-    sources_file(sources)
-    reset_settings_cache()
+    use_sandbox(sandbox, sources_file, monkeypatch)
     ingest_orders(start=ANCHOR - timedelta(days=SANDBOX_DAYS), end=ANCHOR)
     calendar = import_calendar(engine, sandbox.write_promotion_calendar(tmp_path / "calendar.csv"))
     assert calendar.problems == []

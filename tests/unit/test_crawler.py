@@ -9,7 +9,7 @@ import pytest
 
 from connectors.crawler import PRODUCT_TOKEN, CrawlPolicy, Crawler, Target
 
-ROBOTS = f"""User-agent: *
+ROBOTS = """User-agent: *
 Disallow: /private/
 
 User-agent: BadBot
