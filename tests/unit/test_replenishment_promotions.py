@@ -73,3 +73,17 @@ def test_promotion_days_follow_scope_channel_and_window(engine):
         [0, 0, 0, 0, 0, 0, 0, 1, 0],   # B: part of day 7 is a promotion day
         [0, 0, 0, 0, 0, 1, 0, 0, 0],   # C: its category on day 5; the marketplace's promotion is not ours
     ]
+
+
+def test_a_promotion_booked_ahead_is_stocked_for_at_the_shops_past_uplift(shop):
+    # Both SKUs' spikes were promotions, so both forecast 5 a day; P also has one booked for days
+    # 2–4 from the plan's date. The shop's past promotions sold 30 / 5 = 6 times normal, capped at
+    # 5, so P's 14 days of lead time and 7 of review (21) expect 5 × (1 + (5 − 1) × 3 / 21) = 7.857…
+    store_promotions(shop, pd.DataFrame([promotion("calendar:q", skus=["Q"]),
+                                         promotion("calendar:ahead", skus=["P"], first=62, end=65)]))
+    with shop.connect() as conn:
+        plan = build_plan(conn, AS_OF, {"shop": "shop"}, PlanSettings(history_days=60)).rows.set_index("sku")
+    assert plan.loc["P", "forecast_daily"] == plan.loc["Q", "forecast_daily"] == pytest.approx(5.0)
+    expected = 5 * (1 + (5 - 1) * 3 / 21)
+    lead_time_demand = plan["reorder_point"] - plan["safety_stock"]
+    assert lead_time_demand["P"] == pytest.approx(expected * 14) and lead_time_demand["Q"] == pytest.approx(5 * 14)
