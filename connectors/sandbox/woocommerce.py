@@ -96,16 +96,7 @@ class WooCommerceApi:
             if status not in ("any", *WOO_STATUSES, *OTHER_STATUSES):
                 allowed = ", ".join(("any", *WOO_STATUSES, *OTHER_STATUSES))
                 raise invalid_param("status", f"status[{position}] is not one of {allowed}.")
-        orderby = request.param("orderby") or "date"
-        if orderby not in ORDERBY:
-            raise invalid_param("orderby", "orderby is not one of date, id, include, title, and slug.")
-        order = request.param("order") or "desc"
-        if order not in ("asc", "desc"):
-            raise invalid_param("order", "order is not one of asc and desc.")
-        try:
-            include = id_list(request.param("include"))
-        except ValueError:
-            raise invalid_param("include", "include[0] is not of type integer.") from None
+        orderby, order, include = _ordering(request)
         sort = ORDERBY[orderby]
         if sort == "include" and include is None:
             sort = "id"  # WordPress orders by an empty include list as by id
@@ -117,12 +108,7 @@ class WooCommerceApi:
             sort=sort, descending=order == "desc")
 
     def _orders(self, request: Request) -> Response:
-        per_page = integer(request, "per_page", 10, 1, MAX_PER_PAGE)
-        if per_page is None:
-            raise invalid_param("per_page", f"per_page must be between 1 (inclusive) and {MAX_PER_PAGE} (inclusive)")
-        page = integer(request, "page", 1, 1, None)
-        if page is None:
-            raise invalid_param("page", "page must be greater than or equal to 1 (inclusive)")
+        per_page, page = _paging(request)
         listing = self.index.listing(self._order_filter(request), self.clock.epoch_seconds())
         total = len(listing)
         pages = math.ceil(total / per_page)
@@ -138,22 +124,8 @@ class WooCommerceApi:
     def _coupons(self, request: Request) -> Response:
         """Coupons that exist at the clock (created by then): modified_after/before, after/before, code,
         include, orderby date|id|include|title|slug, order, page/per_page, like the orders."""
-        per_page = integer(request, "per_page", 10, 1, MAX_PER_PAGE)
-        if per_page is None:
-            raise invalid_param("per_page", f"per_page must be between 1 (inclusive) and {MAX_PER_PAGE} (inclusive)")
-        page = integer(request, "page", 1, 1, None)
-        if page is None:
-            raise invalid_param("page", "page must be greater than or equal to 1 (inclusive)")
-        orderby = request.param("orderby") or "date"
-        if orderby not in ORDERBY:
-            raise invalid_param("orderby", "orderby is not one of date, id, include, title, and slug.")
-        order = request.param("order") or "desc"
-        if order not in ("asc", "desc"):
-            raise invalid_param("order", "order is not one of asc and desc.")
-        try:
-            include = id_list(request.param("include"))
-        except ValueError:
-            raise invalid_param("include", "include[0] is not of type integer.") from None
+        per_page, page = _paging(request)
+        orderby, order, include = _ordering(request)
         modified = inclusive_bounds(self._bound(request, "modified_after"), self._bound(request, "modified_before"), True)
         created = inclusive_bounds(self._bound(request, "after"), self._bound(request, "before"), True)
         code = (request.param("code") or "").lower()
@@ -198,3 +170,29 @@ class WooCommerceApi:
         if page < pages:
             links.append(f'<{url_with_query(base, kept + [("page", str(page + 1))])}>; rel="next"')
         return ", ".join(links)
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    """per_page and page, refused as WordPress refuses them."""
+    per_page = integer(request, "per_page", 10, 1, MAX_PER_PAGE)
+    if per_page is None:
+        raise invalid_param("per_page", f"per_page must be between 1 (inclusive) and {MAX_PER_PAGE} (inclusive)")
+    page = integer(request, "page", 1, 1, None)
+    if page is None:
+        raise invalid_param("page", "page must be greater than or equal to 1 (inclusive)")
+    return per_page, page
+
+
+def _ordering(request: Request) -> tuple[str, str, list[int] | None]:
+    """orderby, order and include of a listing (orders, coupons), refused as WordPress refuses them."""
+    orderby = request.param("orderby") or "date"
+    if orderby not in ORDERBY:
+        raise invalid_param("orderby", "orderby is not one of date, id, include, title, and slug.")
+    order = request.param("order") or "desc"
+    if order not in ("asc", "desc"):
+        raise invalid_param("order", "order is not one of asc and desc.")
+    try:
+        include = id_list(request.param("include"))
+    except ValueError:
+        raise invalid_param("include", "include[0] is not of type integer.") from None
+    return orderby, order, include

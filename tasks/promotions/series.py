@@ -8,9 +8,10 @@ days, not against whole days). Over the periods from `lookback_days` before the 
 - scope: its channels × its SKUs or categories (every SKU when it names none);
 - siblings: the same channels' other SKUs of the categories in scope (none for a store-wide one);
 - control: everything else — other categories, and other channels' sales of the same SKUs.
-The baseline is the last `pre_days` days before the start on which no other promotion ran on an
-overlapping channel (looking back up to `lookback_days`), so one promotion's spike is not the
-next one's "normal".
+The baseline is the last `pre_days` clean periods before the start (looking back up to
+`lookback_days`), so one promotion's spike is not the next one's "normal": no other promotion
+meeting this one's scope on its channels, and no store-wide one on any channel (it moves the
+control) unless that leaves too few; evergreen promotions (a welcome code) are normal trading.
 """
 
 from __future__ import annotations
