@@ -1,4 +1,5 @@
-"""Shopify Admin REST: orders, products, inventory items, locations and inventory levels.
+"""Shopify Admin REST: orders, products, inventory items, locations, inventory levels, and the
+promotions it stores (price rules, their discount codes, the custom collections they target).
 
 Protocol facts this module owns (SPEC §2): `X-Shopify-Access-Token`; `status=any` (the default
 `open` silently drops closed and cancelled orders); `updated_at_min`/`updated_at_max`, both
@@ -39,6 +40,8 @@ PRODUCTS = Stream("products.json", "products")
 LOCATIONS = Stream("locations.json", "locations")
 INVENTORY_ITEMS = Stream("inventory_items.json", "inventory_items")
 INVENTORY_LEVELS = Stream("inventory_levels.json", "inventory_levels")
+PRICE_RULES = Stream("price_rules.json", "price_rules")
+CUSTOM_COLLECTIONS = Stream("custom_collections.json", "custom_collections")
 
 
 class ExpiredCursor(Exception):
@@ -113,6 +116,19 @@ class ShopifyConnector:
     def inventory_levels(self, location_ids: list[int]) -> Iterator[list[dict]]:
         if location_ids:
             yield from self._pages(INVENTORY_LEVELS, {"location_ids": ",".join(map(str, location_ids))})
+
+    # --- promotions --------------------------------------------------------------------
+    def price_rules(self) -> Iterator[list[dict]]:
+        yield from self._pages(PRICE_RULES, {})
+
+    def discount_codes(self, price_rule_id: int | str) -> list[dict]:
+        """A price rule's codes (the rule's title is only a label; the codes are what orders carry)."""
+        url = f"{self.api}/price_rules/{price_rule_id}/discount_codes.json"
+        body, _ = self.http.get_json(url)
+        return self._records(body, Stream("discount_codes.json", "discount_codes"), url)
+
+    def custom_collections(self) -> Iterator[list[dict]]:
+        yield from self._pages(CUSTOM_COLLECTIONS, {})
 
     # --- pagination --------------------------------------------------------------------
     def _pages(self, stream: Stream, params: dict) -> Iterator[list[dict]]:

@@ -1,4 +1,4 @@
-"""WooCommerce REST v3 orders.
+"""WooCommerce REST v3 orders, and the coupons with the products and categories they name.
 
 Protocol facts this module owns (SPEC §2): Basic auth with the consumer key and secret (or the
 query-string fallback, option `auth: query`); `per_page` ≤ 100 with `page` numbers;
@@ -42,7 +42,8 @@ class WooCommerceConnector:
         else:
             auth = HTTPBasicAuth(key, secret)
         self.http = HttpClient(config.name, auth=auth, secrets=(key, secret), policy=policy, sleep=sleep)
-        self.orders_url = f"{config.base_url}/wp-json/wc/v3/orders"
+        self.api = f"{config.base_url}/wp-json/wc/v3"
+        self.orders_url = f"{self.api}/orders"
         self.page_size = min(MAX_PER_PAGE, int(config.options.get("page_size", MAX_PER_PAGE)))
 
     def close(self) -> None:
@@ -83,6 +84,49 @@ class WooCommerceConnector:
                 self.name, sorted(totals), _gmt(start), _gmt(end), read, MAX_REREADS)
         raise SourceError(self.name, self.http.describe(self.orders_url, params),
                           f"the order set kept changing during {MAX_REREADS} reads; use a shorter slice (SHOPOPS_SLICE_HOURS)")
+
+
+    # --- promotions ----------------------------------------------------------------------
+    def coupons(self) -> Iterator[list[dict]]:
+        yield from self._listing("coupons")
+
+    def product_categories(self) -> Iterator[list[dict]]:
+        yield from self._listing("products/categories")
+
+    def product(self, product_id: int | str) -> dict | None:
+        """A product or a variation by id (this route serves both); None when it no longer exists."""
+        url = f"{self.api}/products/{int(product_id)}"
+
+        def gone(response) -> None:
+            if response.status_code == 404:
+                raise _Gone()
+
+        try:
+            body, _ = self.http.get_json(url, dict(self._query_auth), handle_status=gone)
+        except _Gone:
+            return None
+        if not isinstance(body, dict):
+            raise SourceError(self.name, self.http.describe(url), "expected a JSON object (a product)")
+        return body
+
+    def _listing(self, resource: str) -> Iterator[list[dict]]:
+        """A page-numbered listing read to its last page (`X-WP-TotalPages`)."""
+        url = f"{self.api}/{resource}"
+        params = {"per_page": MAX_PER_PAGE, "orderby": "id", "order": "asc", **self._query_auth}
+        page, pages = 1, 1
+        while page <= pages:
+            body, response = self.http.get_json(url, {**params, "page": page})
+            if not isinstance(body, list):
+                raise SourceError(self.name, self.http.describe(url, params), f"expected a JSON array of {resource}")
+            pages = _int_header(response.headers, "X-WP-TotalPages", page)
+            yield body
+            if not body:
+                break
+            page += 1
+
+
+class _Gone(Exception):
+    pass
 
 
 def _gmt(moment: datetime) -> str:

@@ -19,10 +19,13 @@ from prefect.runtime import flow_run
 from sqlalchemy import Float, Numeric, and_, case, cast, delete, func, or_, select
 
 from flows.business_date import business_date
+from connectors.sources import load_sources
 from shopops.logs import get_logger, install_redaction
+from shopops.settings import get_settings
 from tasks.catalogue_on import products_on
 from tasks.promotions.attribution import ATTRIBUTION_COLUMNS, attribute
 from tasks.promotions.chart import data_uri, sales_chart
+from tasks.promotions.marketplace import MarketplaceImport, import_marketplace_promotions, superseded
 from tasks.promotions.review import Costs, ReviewSettings, baseline_curve, review
 from tasks.promotions.series import build_cube, promotion_series
 from warehouse.engine import get_engine, write_transaction
@@ -44,7 +47,7 @@ def _run_name() -> str:
                   "cannibalisation, cost, ROI and a verdict with its uncertainty.")
 def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None = None, pre_days: int = 28,
                      post_days: int = 14, min_pre_days: int = 14, min_orders: int = 20,
-                     repeat_days: int = 60) -> dict:
+                     repeat_days: int = 60, read_marketplaces: bool = True) -> dict:
     """Write promotion_attributions and promotion_reviews for `as_of` (re-running replaces them).
 
     Args:
@@ -57,6 +60,8 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
         min_pre_days: Fewer clean days before the start than this: "not enough data".
         min_orders: Fewer orders that used the promotion than this: "not enough data".
         repeat_days: A new customer counts as repeating with another order within this many days.
+        read_marketplaces: First read the promotions the marketplaces store (Shopify price rules,
+            WooCommerce coupons) from every source in the sources file.
     """
     install_redaction()
     log = get_logger("shopops.flows")
@@ -68,11 +73,18 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
     run_id = str(flow_run.id or uuid.uuid4())
     computed_at = pd.Timestamp(datetime.now(timezone.utc))
     until = pd.Timestamp(_midnight(as_of + timedelta(days=1)))
+    imports = _read_marketplaces() if read_marketplaces else []
 
     with engine.connect() as conn:
         promotions = read_frame(conn, select(Promotion).where(Promotion.starts_at < until.to_pydatetime()))
         promotions["starts_at"] = pd.to_datetime(promotions["starts_at"], utc=True)
         promotions["ends_at"] = pd.to_datetime(promotions["ends_at"], utc=True)
+        twins = superseded(promotions)
+        if twins.any():
+            log.info("promotion review %s: %d marketplace promotions left out: the calendar describes them "
+                     "(same code, channel and dates)", as_of, int(twins.sum()))
+        described_twice = promotions.loc[twins, "promotion_id"].tolist()
+        promotions = promotions[~twins]
         reviewed = promotions if not promotion_ids else promotions[promotions["promotion_id"].isin(promotion_ids)]
         if reviewed.empty:
             log.info("promotion review %s: no promotion started by then%s", as_of,
@@ -104,7 +116,7 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
         charts.append((promotion, row, sales_chart(f"{promotion.name} ({promotion.promotion_id})",
                                                    series.scope_net, baseline, series.during)))
     reviews = pd.DataFrame(rows).assign(review_date=as_of, run_id=run_id, computed_at=computed_at)
-    ids = reviewed["promotion_id"].tolist()
+    ids = reviewed["promotion_id"].tolist() + described_twice  # a twin's earlier rows would count it twice
     with write_transaction(engine) as conn:
         # Attribution is a fact of the orders, the review a judgement on a date: both are replaced.
         conn.execute(delete(PromotionAttribution).where(PromotionAttribution.promotion_id.in_(ids)))
@@ -115,6 +127,7 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
         insert_frame(conn, "promotion_reviews", _money_units(reviews, PromotionReview),
                      [c.name for c in PromotionReview.__table__.columns])
     summary = {"as_of": as_of.isoformat(), "promotions": len(reviews),
+               "marketplace_errors": {r.source: r.error for r in imports if r.error},
                "provisional": int(reviews["provisional"].sum()), "attributed_lines": len(attributions),
                **{verdict: int((reviews["verdict"] == verdict).sum()) for verdict in VERDICT_FIRST}}
     log.info("promotion review %s: %d promotions (%d still running): %d repeat, %d adjust, %d stop, %d without "
@@ -122,6 +135,16 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
              summary["repeat"], summary["adjust"], summary["stop"], summary["not enough data"], len(attributions))
     _scorecard(as_of, charts)
     return summary
+
+
+def _read_marketplaces() -> list[MarketplaceImport]:
+    """The marketplaces' own promotions, upserted before the review; none when no sources are set up."""
+    path = get_settings().resolved_sources_file()
+    if not path.exists():
+        get_logger("shopops.flows").info("promotion review: no sources file at %s; only the calendar's promotions "
+                                         "are reviewed", path)
+        return []
+    return import_marketplace_promotions(get_engine(), load_sources(path))
 
 
 def _lines(conn, since: pd.Timestamp, end: pd.Timestamp, until: pd.Timestamp) -> pd.DataFrame:

@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     promotion_commands.add_parser(
         "import-calendar", help="Load the promotion calendar (CSV: promotion_id,name,type,parameters,starts_at,"
         "ends_at,skus,categories,channels,member_only,codes); re-importing updates it.").add_argument("file", type=Path)
+    promotion_commands.add_parser(
+        "import-marketplaces", help="Read the promotions the marketplaces store (Shopify price rules, WooCommerce "
+        "coupons); the promotion-review flow also does this first.").add_argument(
+        "--sources", nargs="*", help="only these sources (default: every one in the sources file)")
 
     blocks = commands.add_parser("blocks", help="Prefect blocks shopops uses.")
     block_commands = blocks.add_subparsers(dest="blocks_command", required=True)
@@ -113,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         importer, what = ((import_catalogue, "competitor pages") if args.pricing_command == "import-catalogue"
                           else (import_rules, "pricing rules"))
         return _import(importer, args.file, lambda r: f"{r.loaded} {what} loaded from {args.file}")
+    if args.command == "promotions" and args.promotions_command == "import-marketplaces":
+        return _import_marketplace_promotions(args.sources)
     if args.command == "promotions":
         from tasks.promotions.calendar import import_calendar
 
@@ -124,6 +130,25 @@ def main(argv: list[str] | None = None) -> int:
               "as reminder_block")
         return 0
     return 2
+
+
+def _import_marketplace_promotions(names: list[str] | None) -> int:
+    from connectors.sources import load_sources
+    from shopops.settings import get_settings
+    from tasks.promotions.marketplace import import_marketplace_promotions
+    from warehouse.engine import get_engine
+
+    from warehouse.migrate import check_schema
+
+    engine = get_engine()
+    check_schema(engine)
+    results = import_marketplace_promotions(engine, load_sources(get_settings().resolved_sources_file(), names))
+    for result in results:
+        print(f"{result.source}: " + (f"failed: {result.error}" if result.error else
+                                      f"{result.loaded} promotions loaded, {len(result.problems)} not reviewable"))
+        for problem in result.problems:
+            print(f"  {problem}")
+    return 1 if any(result.error for result in results) else 0
 
 
 def _db(args) -> int:

@@ -9,15 +9,18 @@ from typing import Callable
 import numpy as np
 import orjson
 
+from .catalogue import CATEGORY_NAMES
 from .clock import SandboxClock
 from .cursor import InvalidCursor, decode_cursor, encode_cursor
 from .listing import Listing, OrderFilter, OrderIndex
 from .params import ParamError, id_list, inclusive_bounds, instant, integer
 from .protocol import JSON_TYPE, Request, Response, json_response, url_with_query
 from .ratelimit import LeakyBucket
-from .promotion_render import price_rule_rows, render_discount_codes, render_price_rules
-from .shopify_render import (product_updated_at, render_inventory_items, render_inventory_levels,
-                             render_locations, render_orders, render_products)
+from .promotion_render import collection_id, price_rule_rows, render_discount_codes, render_price_rules
+from .shopify_render import (collections_published_at, product_updated_at, render_custom_collections,
+                             render_inventory_items, render_inventory_levels, render_locations, render_orders,
+                             render_products)
+from .wire import slug
 from .state import SHOPIFY_STATUSES
 from .store import StoreData
 
@@ -56,6 +59,7 @@ class ShopifyApi:
             "locations.json": self._locations,
             "inventory_levels.json": self._inventory_levels,
             "price_rules.json": self._price_rules,
+            "custom_collections.json": self._custom_collections,
         }
 
     # -- the request pipeline ----------------------------------------------------------------
@@ -142,6 +146,13 @@ class ShopifyApi:
         if limit is None:
             raise ParamError(json_response(400, {"errors": {"limit": [f"must be between 1 and {MAX_LIMIT}"]}}))
         return limit
+
+    @staticmethod
+    def _since_id(request: Request) -> int:
+        since = integer(request, "since_id", 0, 0, None)
+        if since is None:
+            raise ParamError(json_response(400, {"errors": {"since_id": ["must be an integer"]}}))
+        return since
 
     def _bound(self, request: Request, name: str) -> float | None:
         try:
@@ -268,6 +279,34 @@ class ShopifyApi:
         levels = render_inventory_levels(store, sku[shown], location[shown], self.levels_at(moment), updated_at)
         return self._body("inventory_levels", levels, request, link)
 
+    def _custom_collections(self, request: Request, version: str, endpoint: str) -> Response:
+        """The category collections, by id: since_id, ids, title (any case) and handle filter, as Shopify's do."""
+        payload = self._cursor_payload(request, endpoint)
+        limit = self._limit(request)
+        if payload is None:
+            try:
+                ids = id_list(request.param("ids"))
+            except ValueError:
+                raise ParamError(json_response(400, {"errors": {"ids": ["must be a comma-separated list of ids"]}})) from None
+            filters = [self._since_id(request), ids, (request.param("title") or "").lower() or None,
+                       request.param("handle") or None]
+        else:
+            filters = payload["filters"]
+        since, ids, title, handle = filters
+        categories = np.arange(len(CATEGORY_NAMES))
+        collection_ids = collection_id(categories)
+        keep = (collection_ids > since) & (collections_published_at(self.store) <= self.clock.epoch_seconds())
+        if ids is not None:
+            keep &= np.isin(collection_ids, ids)
+        if title is not None:
+            keep &= np.array([name.lower() == title for name in CATEGORY_NAMES])
+        if handle is not None:
+            keep &= np.array([slug(name) == handle for name in CATEGORY_NAMES])
+        listing = Listing.sorted_by(categories[keep], collection_ids[keep], collection_ids[keep])
+        start, end, link = self._paged(request, version, endpoint, listing, limit, payload, filters)
+        return self._body("custom_collections", render_custom_collections(self.store, listing.rows[start:end]),
+                          request, link)
+
     # -- promotions ---------------------------------------------------------------------------
     def _rules_at(self, moment: int) -> list[tuple[int, int, int]]:
         """Price rules that exist at `moment` (created by then), by id."""
@@ -280,10 +319,7 @@ class ShopifyApi:
         if payload is None:
             filters = [inclusive_bounds(self._bound(request, f"{name}_min"), self._bound(request, f"{name}_max"), False)
                        for name in PRICE_RULE_BOUNDS]
-            since = integer(request, "since_id", 0, 0, None)
-            if since is None:
-                raise ParamError(json_response(400, {"errors": {"since_id": ["must be an integer"]}}))
-            filters.append(since)
+            filters.append(self._since_id(request))
         else:
             filters = payload["filters"]
         moment = self.clock.epoch_seconds()

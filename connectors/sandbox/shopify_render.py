@@ -1,4 +1,4 @@
-"""Shopify Admin REST JSON for a page of orders, products and inventory, with the real field names.
+"""Shopify Admin REST JSON for a page of orders, products, collections and inventory, with the real field names.
 
 Columns are gathered and formatted for the whole page at once (timestamps in one numpy pass);
 the Python loop only assembles dicts.
@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .anomalies import MALFORMED_KINDS, NOT_MALFORMED
-from .promotion_render import MEMBER_TAG, code_type, discount_application
+from .promotion_render import MEMBER_TAG, code_type, collection_id, discount_application
 from .basket import gather_segments, segment_sums
 from .catalogue import CATEGORY_NAMES, PRODUCT_STATUSES, SUPPLIERS
 from .lifecycle import CANCEL_REASONS, REFUND_NOTES, RESTOCK_TYPES
 from .state import FINANCIAL_STATUSES, state_at
 from .store import StoreData
-from .wire import NEVER, garbled_amount, iso_with_offset, money, money_list
+from .wire import NEVER, garbled_amount, iso_with_offset, money, money_list, slug
 
 GATEWAYS = (["shopify_payments"], ["paypal"], ["manual"], ["cash_on_delivery"])
 DAY = 86_400
@@ -261,6 +261,26 @@ def product_updated_at(store: StoreData, products: np.ndarray, moment: int) -> n
     change = np.where(catalogue.price_changed_at <= moment, catalogue.price_changed_at, 0)
     latest = np.maximum.reduceat(change, catalogue.product_offsets[:-1])
     return np.maximum(latest, catalogue.product_created)[products]
+
+
+def collections_published_at(store: StoreData) -> int:
+    """When the shop set up its category collections: the UTC midnight before its first product (or
+    order), so every collection predates the history, the products and the price rules naming it."""
+    first = int(np.concatenate([store.catalogue.product_created, store.created[:1]]).min())
+    return first - first % DAY
+
+
+def render_custom_collections(store: StoreData, categories: np.ndarray) -> list[dict]:
+    """One custom collection per category; its title is the products' `product_type`, so a price rule's
+    `entitled_collection_ids` name categories. Never edited: updated_at = published_at."""
+    stamp = iso_with_offset(np.array([collections_published_at(store)]), store.zone)[0]
+    return [
+        {"id": collection, "handle": slug(CATEGORY_NAMES[category]), "title": CATEGORY_NAMES[category],
+         "updated_at": stamp, "body_html": "", "published_at": stamp, "sort_order": "best-selling",
+         "template_suffix": None, "published_scope": "web",
+         "admin_graphql_api_id": f"gid://shopify/Collection/{collection}"}
+        for category, collection in zip(categories.tolist(), collection_id(categories).tolist())
+    ]
 
 
 def render_inventory_items(store: StoreData, skus: np.ndarray) -> list[dict]:

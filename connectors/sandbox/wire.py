@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .timezones import ZoneTable
@@ -14,6 +16,11 @@ def money(cents: int) -> str:
     """Integer cents -> "12.34" (exact; never goes through a float)."""
     whole, fraction = divmod(abs(int(cents)), 100)
     return f"{'-' if cents < 0 else ''}{whole}.{fraction:02d}"
+
+
+def slug(text: str) -> str:
+    """A WordPress slug / Shopify handle: lower case, runs of anything else one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def garbled_amount(cents: int) -> str:

@@ -1,4 +1,5 @@
-"""WooCommerce REST v3 orders for one site: auth, parameters, page-numbered pages, headers."""
+"""WooCommerce REST v3 for one site (orders, coupons, product categories, one product): auth,
+parameters, page-numbered pages, headers."""
 
 from __future__ import annotations
 
@@ -6,22 +7,33 @@ import base64
 import binascii
 import hmac
 import math
+import re
 from datetime import timezone
 from typing import Callable
 
+import numpy as np
 import orjson
 
+from .catalogue import CATEGORY_NAMES
 from .clock import SandboxClock
 from .listing import OrderFilter, OrderIndex
 from .params import ParamError, id_list, inclusive_bounds, instant, integer
 from .protocol import JSON_TYPE, Request, Response, json_response, url_with_query
 from .state import WOO_STATUSES
 from .store import StoreData
-from .promotion_render import coupon_rows, render_coupons
-from .woocommerce_render import render_orders
+from .promotion_render import category_term_id, coupon_rows, render_coupons
+from .wire import slug
+from .woocommerce_render import category_counts, render_orders, render_product, render_product_categories
 
 UNAUTHORIZED = {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources.",
                 "data": {"status": 401}}
+CANNOT_VIEW = {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot view this resource.",
+               "data": {"status": 401}}
+INVALID_PRODUCT_ID = {"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.", "data": {"status": 404}}
+PRODUCT_PATH = re.compile(r"products/(?P<id>\d+)")
+LISTINGS = ("orders", "coupons", "products/categories")
+# WordPress's term orderings; every term has term_group 0 and no description (ties go by id).
+CATEGORY_ORDERBY = ("id", "include", "name", "slug", "term_group", "description", "count")
 ORDERBY = {"date": "created_at", "id": "id", "include": "include", "title": "created_at", "slug": "created_at"}
 # Statuses WordPress accepts but no generated order has.
 OTHER_STATUSES = ("trash", "auto-draft", "checkout-draft")
@@ -65,14 +77,18 @@ class WooCommerceApi:
         return hmac.compare_digest(key, self._key) and hmac.compare_digest(secret, self._secret)
 
     def serve(self, request: Request, resource: str) -> Response:
-        if resource not in ("orders", "coupons") or request.method != "GET":
+        product = PRODUCT_PATH.fullmatch(resource)
+        if (resource not in LISTINGS and product is None) or request.method != "GET":
             return json_response(404, {"code": "rest_no_route",
                                        "message": "No route was found matching the URL and request method.",
                                        "data": {"status": 404}})
         if not self._authorized(request):
-            return json_response(401, UNAUTHORIZED)
+            return json_response(401, UNAUTHORIZED if product is None else CANNOT_VIEW)
+        if product is not None:
+            return self._product(int(product["id"]))
+        handler = {"orders": self._orders, "coupons": self._coupons, "products/categories": self._categories}[resource]
         try:
-            return self._orders(request) if resource == "orders" else self._coupons(request)
+            return handler(request)
         except ParamError as error:
             return error.response
 
@@ -160,9 +176,74 @@ class WooCommerceApi:
             headers.append(("Link", links))
         return Response(200, orjson.dumps(coupons), headers)
 
+    def _categories(self, request: Request) -> Response:
+        """The product_cat terms, as WordPress lists terms: orderby name asc by default; include, exclude,
+        search (in name or slug), slug (comma list), parent, hide_empty; page/per_page like the orders."""
+        per_page, page = _paging(request)
+        orderby = request.param("orderby") or "name"
+        if orderby not in CATEGORY_ORDERBY:
+            raise invalid_param("orderby", "orderby is not one of id, include, name, slug, term_group, description, "
+                                           "and count.")
+        order = request.param("order") or "asc"
+        if order not in ("asc", "desc"):
+            raise invalid_param("order", "order is not one of asc and desc.")
+        include, exclude = _ids(request, "include"), _ids(request, "exclude")
+        parent = integer(request, "parent", -1, 0, None)
+        if parent is None:
+            raise invalid_param("parent", "parent is not of type integer.")
+        hide_empty = _flag(request, "hide_empty")
+        search = (request.param("search") or "").lower()
+        slugs = {part.strip() for part in (request.param("slug") or "").split(",") if part.strip()}
+        counts = category_counts(self.store, self.clock.epoch_seconds())
+        rows = [category for category, name in enumerate(CATEGORY_NAMES)
+                if (include is None or category_term_id(category) in include)
+                and (exclude is None or category_term_id(category) not in exclude)
+                and (not slugs or slug(name) in slugs)
+                and (search in name.lower() or search in slug(name))
+                and parent <= 0  # every term is top-level: parent=0 lists them all, another parent none
+                and not (hide_empty and counts[category] == 0)]
+        keys = {"name": lambda c: CATEGORY_NAMES[c].lower(), "slug": lambda c: slug(CATEGORY_NAMES[c]),
+                "count": lambda c: int(counts[c])}
+        if orderby == "include" and include is not None:
+            rows.sort(key=lambda c: include.index(category_term_id(c)))
+        elif orderby in keys or orderby == "include":  # WordPress orders by name when include is empty
+            key = keys.get(orderby, keys["name"])
+            rows.sort(key=lambda c: (key(c), c))
+        if order == "desc":
+            rows.reverse()
+        total = len(rows)
+        pages = math.ceil(total / per_page)
+        start = min((page - 1) * per_page, total)
+        categories = render_product_categories(rows[start:start + per_page], counts)
+        headers = [("Content-Type", JSON_TYPE), ("X-WP-Total", str(total)), ("X-WP-TotalPages", str(pages))]
+        links = self._links(request, page, pages, "products/categories")
+        if links:
+            headers.append(("Link", links))
+        return Response(200, orjson.dumps(categories), headers)
+
+    def _product(self, post_id: int) -> Response:
+        """Product or variation `post_id` (the ids orders and coupons name); 404 until it is listed."""
+        catalogue, ids = self.store.catalogue, self.store.ids
+        products = np.flatnonzero(ids.product == post_id)
+        variations = np.flatnonzero(ids.variant == post_id) if post_id > 0 else products[:0]
+        if len(products):
+            product, sku = int(products[0]), -1
+        elif len(variations):
+            sku = int(variations[0])
+            product = int(catalogue.product[sku])
+        else:
+            return json_response(404, INVALID_PRODUCT_ID)
+        moment = self.clock.epoch_seconds()
+        if catalogue.product_created[product] > moment:
+            return json_response(404, INVALID_PRODUCT_ID)
+        return json_response(200, render_product(self.store, product, sku, moment))
+
+    def _api_base(self) -> str:
+        return f"{self._base_url()}/woocommerce/{self.store.name}/wp-json/wc/v3"
+
     def _links(self, request: Request, page: int, pages: int, resource: str = "orders") -> str:
         """WordPress keeps the request's parameters and swaps `page` (credentials left out)."""
-        base = f"{self._base_url()}/woocommerce/{self.store.name}/wp-json/wc/v3/{resource}"
+        base = f"{self._api_base()}/{resource}"
         kept = [(name, value) for name, value in request.query if name not in ("page", *AUTH_PARAMS)]
         links = []
         if page > 1 and pages > 0:  # past the end, "prev" points at the last page, as WordPress does
@@ -191,8 +272,20 @@ def _ordering(request: Request) -> tuple[str, str, list[int] | None]:
     order = request.param("order") or "desc"
     if order not in ("asc", "desc"):
         raise invalid_param("order", "order is not one of asc and desc.")
+    return orderby, order, _ids(request, "include")
+
+
+def _ids(request: Request, name: str) -> list[int] | None:
+    """An id-list parameter (include, exclude), refused as WordPress refuses it."""
     try:
-        include = id_list(request.param("include"))
+        return id_list(request.param(name))
     except ValueError:
-        raise invalid_param("include", "include[0] is not of type integer.") from None
-    return orderby, order, include
+        raise invalid_param(name, f"{name}[0] is not of type integer.") from None
+
+
+def _flag(request: Request, name: str) -> bool:
+    """A boolean parameter as the REST API reads one."""
+    raw = (request.param(name) or "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise invalid_param(name, f"{name} is not of type boolean.")
+    return raw in ("true", "1")

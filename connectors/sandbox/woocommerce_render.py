@@ -1,4 +1,4 @@
-"""WooCommerce REST v3 order JSON for a page of orders.
+"""WooCommerce REST v3 JSON for a page of orders, for the product categories and for one product.
 
 Dates come twice, site-local and GMT, both without an offset; money is a string except
 line_items[].price, a number; refund totals are negative.
@@ -12,11 +12,14 @@ import numpy as np
 
 from .anomalies import MALFORMED_KINDS, NOT_MALFORMED
 from .basket import gather_segments, segment_sums
+from .catalogue import CATEGORY_NAMES
 from .lifecycle import REFUND_NOTES
 from .locales import COUNTRIES
+from .promotion_render import category_term_id
+from .shopify_render import product_updated_at
 from .state import WOO_STATUSES, state_at
 from .store import StoreData
-from .wire import NEVER, garbled_amount, iso_naive, money_list
+from .wire import NEVER, garbled_amount, iso_naive, money, money_list, slug
 
 PAYMENT_METHODS = (("stripe", "Credit Card (Stripe)"), ("paypal", "PayPal"),
                    ("bacs", "Direct bank transfer"), ("cod", "Cash on delivery"))
@@ -185,3 +188,76 @@ def _corrupt(order: dict, store: StoreData, row: int, updated: int) -> None:
         order["date_created_gmt"] = iso_naive(moment, None)[0]
     elif kind == "missing_lines":
         order["line_items"] = []
+
+
+# -- the catalogue ------------------------------------------------------------------------------
+def category_counts(store: StoreData, moment: int) -> np.ndarray:
+    """Products listed by `moment` per category: a product_cat term counts products, not variations."""
+    catalogue = store.catalogue
+    listed = catalogue.product_created <= moment
+    return np.bincount(catalogue.product_category[listed], minlength=len(CATEGORY_NAMES))
+
+
+def render_product_categories(categories: list[int], counts: np.ndarray) -> list[dict]:
+    """product_cat terms, one per catalogue category (flat: no parents, no images). No `_links`: they
+    would hold the port, and the same config gives byte-identical bodies."""
+    return [
+        {"id": category_term_id(category), "name": CATEGORY_NAMES[category], "slug": slug(CATEGORY_NAMES[category]),
+         "parent": 0, "description": "", "display": "default", "image": None, "menu_order": 0,
+         "count": int(counts[category])}
+        for category in categories
+    ]
+
+
+def render_product(store: StoreData, product: int, sku: int, moment: int) -> dict:
+    """Product `product` as GET products/<id> shows it: a simple product (one SKU), a variable one (its
+    SKUs are variations; no SKU or regular price of its own, the price its cheapest variation's, as
+    WooCommerce computes it) or, with `sku` >= 0, that variation (no categories of its own). No `_links`,
+    as for the categories."""
+    catalogue, ids = store.catalogue, store.ids
+    skus = np.arange(catalogue.product_offsets[product], catalogue.product_offsets[product + 1])
+    variable = bool(catalogue.option[skus[0]] >= 0)
+    created = int(catalogue.product_created[product])
+    prices = catalogue.price_at(skus, np.full(len(skus), moment))  # a later price change has not happened yet
+    title = catalogue.product_title[product]
+    category = int(catalogue.product_category[product])
+    if sku >= 0:
+        changed = int(catalogue.price_changed_at[sku])
+        modified = changed if changed <= moment else created
+        post_id, kind, parent = int(ids.variant[sku]), "variation", int(ids.product[product])
+        name, sku_code = f"{title} - {catalogue.variant_title(sku)}", catalogue.sku_codes[sku]
+        price = regular = money(int(prices[sku - skus[0]]))
+    else:
+        modified = int(product_updated_at(store, np.array([product]), moment)[0])
+        post_id, kind, parent = int(ids.product[product]), "variable" if variable else "simple", 0
+        name, sku_code = title, "" if variable else catalogue.sku_codes[int(skus[0])]
+        price = money(int(prices.min()))
+        regular = "" if variable else price
+    stamps = np.array([created, modified])
+    local, gmt = iso_naive(stamps, store.zone), iso_naive(stamps, None)
+    return {
+        "id": post_id,
+        "name": name,
+        "slug": slug(name),
+        "date_created": local[0], "date_created_gmt": gmt[0],
+        "date_modified": local[1], "date_modified_gmt": gmt[1],
+        "type": kind,
+        "status": "publish",
+        "featured": False,
+        "catalog_visibility": "visible",
+        "description": "" if parent else f"<p>{title} from our {CATEGORY_NAMES[category]} range.</p>",
+        "short_description": "",
+        "sku": sku_code,
+        "price": price,
+        "regular_price": regular,
+        "sale_price": "",
+        "on_sale": False,
+        "purchasable": True,
+        "parent_id": parent,
+        "categories": [] if parent else [{"id": category_term_id(category), "name": CATEGORY_NAMES[category],
+                                           "slug": slug(CATEGORY_NAMES[category])}],
+        "tags": [],
+        "images": [],
+        "variations": ids.variant[skus].tolist() if variable and not parent else [],
+        "meta_data": [],
+    }

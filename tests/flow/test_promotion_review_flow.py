@@ -9,6 +9,7 @@ day, one unit an order: Kitchen K1–K4 and Garden G1–G6.
 - LATE: 15% off G5 from day 68 to day 75, still running on the review date (day 69).
 """
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -136,22 +137,51 @@ def sandbox_reviewed(promotion_sandbox, sources_file, warehouse_url, engine, tmp
     sandbox = promotion_sandbox
     use_sandbox(sandbox, sources_file, monkeypatch)
     ingest_orders(start=ANCHOR - timedelta(days=SANDBOX_DAYS), end=ANCHOR)
+    # First from the marketplaces alone (their price rules and coupons), then with the calendar.
+    marketplace_only = promotion_review(as_of=ANCHOR.date())
+    from_marketplaces = _reviewed(engine)
     calendar = import_calendar(engine, sandbox.write_promotion_calendar(tmp_path / "calendar.csv"))
     assert calendar.problems == []
     promotion_review(as_of=ANCHOR.date())
+    truth = sandbox.promotion_truth().promotions()
+    after = _reviewed(engine)
+    with_calendar = truth.assign(promotion_id=lambda t: "calendar:" + t["promotion_id"]).merge(
+        after, on="promotion_id", how="left", suffixes=("_true", "_attributed"))
+    return with_calendar, (marketplace_only, from_marketplaces, after, truth)
+
+
+def _reviewed(engine) -> pd.DataFrame:
     with engine.connect() as conn:
         reviews = pd.read_sql("SELECT * FROM promotion_reviews", conn)
         attributed = pd.read_sql(
             "SELECT promotion_id, COUNT(DISTINCT external_order_id) AS orders, "
             "SUM(CASE WHEN is_gift THEN kept_quantity ELSE 0 END) AS gift_units "
             "FROM promotion_attributions GROUP BY promotion_id", conn)
-    truth = sandbox.promotion_truth().promotions().assign(
-        promotion_id=lambda t: "calendar:" + t["promotion_id"])
-    return (truth.merge(reviews, on="promotion_id", how="left", suffixes=("", "_review"))
-            .merge(attributed, on="promotion_id", how="left", suffixes=("_true", "_attributed")))
+        codes = pd.read_sql("SELECT promotion_id, origin, codes FROM promotions", conn)
+    return (reviews.merge(attributed, on="promotion_id", how="left", suffixes=("_review", ""))
+            .merge(codes, on="promotion_id", how="left"))
+
+
+def test_the_marketplaces_promotions_alone_are_reviewed_and_then_give_way_to_the_calendar(sandbox_reviewed):
+    with_calendar, (summary, from_marketplaces, after, truth) = sandbox_reviewed
+    assert summary["marketplace_errors"] == {}
+    # Every promotion with a code came from its marketplace; each attributes the orders that used it.
+    coded = truth[~truth["automatic"]].assign(
+        code_set=lambda t: t["codes"].map(lambda codes: tuple(sorted(c.upper() for c in codes))))
+    read = from_marketplaces.assign(code_set=from_marketplaces["codes"].map(lambda text: tuple(sorted(json.loads(text)))),
+                                    store=from_marketplaces["origin"])
+    matched = coded.merge(read, on=["store", "code_set"], how="left", suffixes=("_true", ""))
+    assert matched["verdict"].notna().all()
+    busy = matched[matched["orders_true"] >= 20]
+    assert len(busy) >= 10
+    assert ((busy["orders"] - busy["orders_true"]).abs() <= 0.1 * busy["orders_true"]).all()
+    # With the calendar imported, its rows win: every promotion is reviewed once, from the calendar.
+    assert with_calendar["verdict"].notna().all() and len(with_calendar) == len(truth)
+    assert (after["origin"] == "calendar").all() and after["promotion_id"].is_unique
 
 
 def test_the_sandbox_promotions_are_attributed_to_the_orders_that_used_them(sandbox_reviewed):
+    sandbox_reviewed = sandbox_reviewed[0]
     rows = sandbox_reviewed[sandbox_reviewed["orders_true"] >= 20]
     assert len(rows) >= 15
     # Within 10%: the truth also counts orders cancelled since, which are not sales.
@@ -166,7 +196,7 @@ def test_the_sandbox_promotions_true_lift_is_recovered_within_the_stated_toleran
     are left out: the warehouse cannot tell members, so their lift is diluted over every customer),
     at least 70% of the 95% intervals hold the true lift, and the estimates are off by at most 30
     points on average. No promotion without a true lift is told to repeat."""
-    rows = sandbox_reviewed.assign(true_lift=lambda t: 100 * (t["units_in_scope"] / t["baseline_units"] - 1))
+    rows = sandbox_reviewed[0].assign(true_lift=lambda t: 100 * (t["units_in_scope"] / t["baseline_units"] - 1))
     measured = rows[(rows["baseline_units"] >= 100) & ~rows["member_only"] & rows["lift_percent"].notna()]
     assert len(measured) >= 8
     inside = (measured["lift_percent_low"] <= measured["true_lift"]) & (measured["true_lift"] <= measured["lift_percent_high"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -13,6 +14,8 @@ import pytest
 import requests
 
 from connectors.sandbox import Sandbox, SandboxConfig
+from connectors.sandbox.catalogue import CATEGORY_NAMES
+from connectors.sandbox.promotion_render import collection_id
 from connectors.sandbox.promotions import KINDS
 
 ANCHOR = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -363,3 +366,222 @@ def test_the_calendar_has_one_row_per_promotion(sandbox, truth, tmp_path):
             phases = json.loads(row["parameters"])["phases"]
             assert phases[0]["minutes"] == 60 and "percent" in phases[0] and "gift_sku" in phases[1]
     assert path.read_bytes() == sandbox.write_promotion_calendar(tmp_path / "again.csv").read_bytes()
+
+
+# -- scopes: collections, categories and products ------------------------------------------------
+def _next_url(response):
+    return response.links.get("next", {}).get("url")
+
+
+def test_custom_collections_are_the_categories_with_shopify_shapes_and_pagination(sandbox):
+    session, base = _shopify(sandbox, "shop-us")
+    url = f"{base}/custom_collections.json"
+    ids, names = [collection_id(c) for c in range(len(CATEGORY_NAMES))], list(CATEGORY_NAMES)
+    collections, pages = _walk_shopify(session, url, {"limit": 5})
+    assert [c["id"] for c in collections] == ids and pages == 3
+    assert [c["title"] for c in collections] == names
+    history_start = ANCHOR - timedelta(days=90)
+    for collection in collections:
+        assert list(collection) == ["id", "handle", "title", "updated_at", "body_html", "published_at", "sort_order",
+                                    "template_suffix", "published_scope", "admin_graphql_api_id"]
+        assert collection["handle"] == collection["title"].lower()
+        assert collection["body_html"] == "" and collection["template_suffix"] is None
+        assert collection["sort_order"] == "best-selling" and collection["published_scope"] == "web"
+        assert collection["admin_graphql_api_id"] == f"gid://shopify/Collection/{collection['id']}"
+        published = datetime.fromisoformat(collection["published_at"])
+        assert collection["updated_at"] == collection["published_at"] and published < history_start
+        assert collection["published_at"][-6:] in ("-05:00", "-04:00")  # shop-local, New York
+    products, _ = _walk_shopify(session, f"{base}/products.json", {"limit": 250, "fields": "product_type"})
+    assert {p["product_type"] for p in products} <= set(names)
+    # Headers as for every endpoint; the default limit is 50.
+    first = session.get(url)
+    assert first.headers["X-Shopify-API-Version"] == VERSION and "X-Shopify-Shop-Api-Call-Limit" in first.headers
+    assert len(first.json()["custom_collections"]) == 12 and "link" not in first.headers
+    # Filters.
+    get = lambda **params: session.get(url, params=params)  # noqa: E731
+    assert [c["id"] for c in get(since_id=ids[8]).json()["custom_collections"]] == ids[9:]
+    assert [c["id"] for c in get(ids=f"{ids[4]},{ids[1]},1").json()["custom_collections"]] == [ids[1], ids[4]]
+    assert [c["title"] for c in get(title="gLaSsWaRe").json()["custom_collections"]] == ["Glassware"]
+    assert [c["title"] for c in get(handle="pet").json()["custom_collections"]] == ["Pet"]
+    assert get(handle="Pet").json()["custom_collections"] == []
+    assert get(fields="id,title", limit=1).json()["custom_collections"] == [{"id": ids[0], "title": names[0]}]
+    # Cursor pages: next, previous, page_info companions, limits and bad values.
+    page_two = session.get(_next_url(get(limit=5, since_id=ids[0])))
+    assert [c["id"] for c in page_two.json()["custom_collections"]] == ids[6:11]
+    previous = session.get(page_two.links["previous"]["url"])
+    assert [c["id"] for c in previous.json()["custom_collections"]] == ids[1:6]
+    token = page_two.links["next"]["url"].split("page_info=")[1]
+    assert [c["id"] for c in get(page_info=token, limit=1).json()["custom_collections"]] == [ids[11]]
+    bad = get(page_info=token, title="Pet")
+    assert bad.status_code == 400 and bad.json() == {"errors": "title cannot be passed when page_info is present."}
+    assert get(page_info="nonsense").json() == {"errors": {"page_info": "Invalid value."}}
+    prices_token = session.get(f"{base}/price_rules.json", params={"limit": 1}).links["next"]["url"].split("page_info=")[1]
+    assert get(page_info=prices_token).status_code == 400  # a cursor of another endpoint
+    for limit in ("0", "251", "x"):
+        response = get(limit=limit)
+        assert response.status_code == 400 and response.json() == {"errors": {"limit": ["must be between 1 and 250"]}}
+    assert get(limit=250).status_code == 200
+    assert get(since_id="x").status_code == 400 and get(ids="a,b").status_code == 400
+    unauthorized = requests.get(url)
+    assert unauthorized.status_code == 401 and "Invalid API key" in unauthorized.json()["errors"]
+
+
+def test_price_rule_scopes_resolve_to_collections_and_variants_of_the_truth_scope(sandbox, truth):
+    checked = defaultdict(int)
+    for store in ("shop-us", "shop-eu"):
+        session, base = _shopify(sandbox, store)
+        collections = {c["id"]: c["title"] for c in session.get(
+            f"{base}/custom_collections.json", params={"limit": 250}).json()["custom_collections"]}
+        products, _ = _walk_shopify(session, f"{base}/products.json", {"limit": 250})
+        variant_skus = {v["id"]: v["sku"] for p in products for v in p["variants"]}
+        rules, _ = _walk_shopify(session, f"{base}/price_rules.json", {"limit": 250})
+        promotions = {rule_id: row for row in truth.promotions(store).itertuples() for rule_id in row.price_rule_ids}
+        for rule in rules:
+            row = promotions[rule["id"]]
+            assert set(rule["entitled_collection_ids"]) <= set(collections)
+            assert [collections[c] for c in rule["entitled_collection_ids"]] == row.scope_categories
+            skus = {variant_skus[v] for v in rule["entitled_variant_ids"]}
+            assert skus <= set(row.scope_skus)
+            if not row.scope_categories:
+                assert skus == set(row.scope_skus)
+            checked["collections"] += bool(rule["entitled_collection_ids"])
+            checked["variants"] += bool(rule["entitled_variant_ids"])
+    assert checked["collections"] >= 1 and checked["variants"] >= 1
+
+
+def test_product_categories_with_woocommerce_shapes_and_pagination(sandbox):
+    session, base = _woo(sandbox)
+    url = f"{base}/products/categories"
+    names = list(CATEGORY_NAMES)
+    first = session.get(url, params={"per_page": 5})
+    assert first.status_code == 200
+    assert (first.headers["X-WP-Total"], first.headers["X-WP-TotalPages"]) == ("12", "3")
+    assert 'rel="next"' in first.headers["Link"] and 'rel="prev"' not in first.headers["Link"]
+    categories = first.json()
+    page = 2
+    while _next_url(first):
+        first = session.get(_next_url(first))
+        assert 'rel="prev"' in first.headers["Link"] and f"page={page}" in first.url
+        categories += first.json()
+        page += 1
+    assert [c["name"] for c in categories] == sorted(names)  # orderby name, order asc by default
+    products = sandbox.truth("woo-eu").products()
+    products["product"] = products["title"].str.split(" - ").str[0]  # the truth's title carries the variant
+    counts = products[products["created_at"] <= ANCHOR].drop_duplicates("product").groupby("category").size()
+    for category in categories:
+        assert set(category) >= {"id", "name", "slug", "parent", "description", "display", "image", "menu_order",
+                                 "count"}
+        assert category["id"] == 15 + names.index(category["name"])
+        assert category["slug"] == category["name"].lower()
+        assert (category["parent"], category["description"], category["display"], category["image"],
+                category["menu_order"]) == (0, "", "default", None, 0)
+        assert category["count"] == counts.get(category["name"], 0)
+    get = lambda **params: session.get(url, params=params)  # noqa: E731
+    assert [c["id"] for c in get(orderby="id", per_page=100).json()] == list(range(15, 27))
+    assert [c["slug"] for c in get(orderby="slug", order="desc", per_page=3).json()] == sorted(
+        n.lower() for n in names)[::-1][:3]
+    assert [c["id"] for c in get(include="17,15", orderby="include").json()] == [17, 15]
+    assert [c["name"] for c in get(include="17,15").json()] == ["Ceramics", "Kitchen"]
+    assert len(get(exclude="15,16", per_page=100).json()) == 10
+    assert [c["name"] for c in get(search="WARE").json()] == ["Glassware"]
+    assert [c["name"] for c in get(slug="pet,kitchen").json()] == ["Kitchen", "Pet"]
+    assert len(get(parent=0, per_page=100).json()) == 12 and get(parent=15).json() == []
+    counted = get(orderby="count", order="desc", per_page=100).json()
+    assert [c["count"] for c in counted] == sorted((c["count"] for c in counted), reverse=True)
+    past = get(page=9)
+    assert past.status_code == 200 and past.json() == [] and past.headers["X-WP-Total"] == "12"
+    for params, name in (({"per_page": 101}, "per_page"), ({"per_page": 0}, "per_page"),
+                         ({"orderby": "date"}, "orderby"), ({"order": "up"}, "order"), ({"include": "x"}, "include"),
+                         ({"page": 0}, "page")):
+        response = get(**params)
+        assert response.status_code == 400, params
+        assert response.json()["code"] == "rest_invalid_param" and list(response.json()["data"]["params"]) == [name]
+    assert get(per_page=101).json()["data"]["params"]["per_page"] == \
+        "per_page must be between 1 (inclusive) and 100 (inclusive)"
+    unauthorized = requests.get(url)
+    assert unauthorized.status_code == 401 and unauthorized.json() == {
+        "code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources.", "data": {"status": 401}}
+
+
+def test_products_by_id_serve_the_ids_of_the_order_lines(sandbox, served):
+    session, base = _woo(sandbox)
+    catalogue = sandbox.truth("woo-eu").products().set_index("sku")
+    lines = {}
+    for order in served["woo-eu"].values():
+        for line in order["line_items"]:
+            if line["sku"] in catalogue.index:
+                lines.setdefault((line["product_id"], line["variation_id"]), line)
+    simple = [line for (_, variation), line in lines.items() if not variation][:15]
+    varied = [line for (_, variation), line in lines.items() if variation][:15]
+    assert simple and varied
+    product_fields = {"id", "name", "slug", "type", "status", "sku", "parent_id", "price", "regular_price",
+                      "categories", "variations", "date_created", "date_created_gmt", "date_modified",
+                      "date_modified_gmt"}
+    for line in simple + varied:
+        expected = catalogue.loc[line["sku"]]
+        product = session.get(f"{base}/products/{line['product_id']}")
+        assert product.status_code == 200
+        product = product.json()
+        assert set(product) >= product_fields
+        assert product["id"] == line["product_id"] and product["status"] == "publish" and product["parent_id"] == 0
+        assert product["name"] == expected["title"].split(" - ")[0]
+        assert product["slug"] == re.sub(r"[^a-z0-9]+", "-", product["name"].lower()).strip("-")
+        assert product["categories"] == [{"id": product["categories"][0]["id"], "name": expected["category"],
+                                          "slug": expected["category"].lower()}]
+        created = datetime.fromisoformat(product["date_created_gmt"] + "+00:00")
+        assert created == expected["created_at"] and product["date_modified_gmt"] >= product["date_created_gmt"]
+        if line["variation_id"]:
+            assert product["type"] == "variable" and product["sku"] == "" and product["regular_price"] == ""
+            assert line["variation_id"] in product["variations"] and product["variations"] == sorted(product["variations"])
+            variation = session.get(f"{base}/products/{line['variation_id']}").json()
+            assert set(variation) >= product_fields
+            assert (variation["id"], variation["type"], variation["parent_id"], variation["sku"], variation["categories"],
+                    variation["variations"]) == (line["variation_id"], "variation", line["product_id"], line["sku"], [], [])
+            assert variation["name"] == line["name"] == expected["title"]
+            assert Decimal(variation["regular_price"]) == Decimal(variation["price"]) == expected["list_price"]
+            assert Decimal(product["price"]) <= Decimal(variation["price"])
+        else:
+            assert (product["type"], product["sku"], product["variations"]) == ("simple", line["sku"], [])
+            assert Decimal(product["regular_price"]) == Decimal(product["price"]) == expected["list_price"]
+    # Not a product (an order, nothing), or not listed yet at the clock: 404. No credentials: 401.
+    invalid = {"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.", "data": {"status": 404}}
+    for post_id in (0, next(iter(served["woo-eu"])), 999_999_999):
+        response = session.get(f"{base}/products/{post_id}")
+        assert response.status_code == 404 and response.json() == invalid
+    product = session.get(f"{base}/products/{simple[0]['product_id']}").json()
+    sandbox.clock.set(datetime.fromisoformat(product["date_created_gmt"] + "+00:00") - timedelta(seconds=1))
+    try:
+        assert session.get(f"{base}/products/{simple[0]['product_id']}").status_code == 404
+    finally:
+        sandbox.clock.set(ANCHOR)
+    unauthorized = requests.get(f"{base}/products/{simple[0]['product_id']}")
+    assert unauthorized.status_code == 401 and unauthorized.json()["code"] == "woocommerce_rest_cannot_view"
+    assert session.get(f"{base}/products/categories/15").status_code == 404  # not a served route
+
+
+def test_coupon_scopes_resolve_to_skus_and_categories_of_the_truth_scope(sandbox, truth):
+    session, base = _woo(sandbox)
+    coupons = session.get(f"{base}/coupons", params={"per_page": 100}).json()
+    promotions = {coupon_id: row for row in truth.promotions("woo-eu").itertuples() for coupon_id in row.coupon_ids}
+    terms = {c["id"]: c["name"] for c in session.get(f"{base}/products/categories", params={"per_page": 100}).json()}
+    checked = defaultdict(int)
+    for coupon in coupons:
+        row = promotions[coupon["id"]]
+        skus = set()
+        for post_id in coupon["product_ids"]:
+            product = session.get(f"{base}/products/{post_id}")
+            assert product.status_code == 200
+            assert product.json()["type"] in ("simple", "variation")
+            skus.add(product.json()["sku"])
+            checked[product.json()["type"]] += 1
+        assert skus <= set(row.scope_skus)
+        if coupon["product_ids"] and not row.scope_categories:
+            assert skus == set(row.scope_skus)
+        assert [terms[term] for term in coupon["product_categories"]] == row.scope_categories
+        if coupon["product_categories"]:
+            included = session.get(f"{base}/products/categories",
+                                   params={"include": ",".join(map(str, coupon["product_categories"]))}).json()
+            assert {c["name"] for c in included} == set(row.scope_categories)
+        checked["skus"] += bool(coupon["product_ids"])
+        checked["categories"] += bool(coupon["product_categories"])
+    assert checked["skus"] >= 1 and checked["categories"] >= 1 and checked["simple"] and checked["variation"]
