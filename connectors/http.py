@@ -233,6 +233,43 @@ class HttpClient:
                 continue
             return response
 
+    def post_form(self, url: str, data: dict) -> requests.Response:
+        """A POST that must not take effect twice (a message sent): retried only where the source
+        cannot have acted on it — a 429 or 503 answer, or a connection that was never made. Any
+        other answer is returned as it is; a failure after the request may have arrived raises."""
+        policy, failures, rate_limit_waited = self.policy, 0, 0.0
+        request = "POST " + self.describe(url)[4:]
+        while True:
+            if self.pacer is not None:
+                self.pacer.before_request()
+            self.stats.add(requests=1)
+            try:
+                response = self.session.post(url, data=data, timeout=(policy.connect_timeout, policy.read_timeout))
+            except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError) as exc:
+                self._request_finished()
+                never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or "NewConnectionError" in repr(exc)
+                if not never_sent:
+                    raise SourceError(self.source, request, f"{type(exc).__name__} after the request was sent; "
+                                      "not retried, so it cannot be sent twice") from None
+                failures += 1
+                self._give_up_if(failures, request, type(exc).__name__, None)
+                self._wait(policy.backoff(failures - 1), request, type(exc).__name__, failures)
+                continue
+            self._request_finished()
+            if response.status_code == 429 or response.status_code == 503:
+                if response.status_code == 429 and self.pacer is not None:
+                    self.pacer.rate_limited()
+                wait = retry_after_seconds(response) or policy.backoff(failures)
+                rate_limit_waited += wait
+                if rate_limit_waited > policy.rate_limit_max_wait:
+                    raise SourceError(self.source, request, f"still refused ({response.status_code}) after waiting "
+                                      f"{rate_limit_waited:.0f}s", response.status_code)
+                failures += response.status_code == 503
+                self._give_up_if(failures, request, "service unavailable", 503)
+                self._wait(wait, request, f"refused ({response.status_code})", failures + 1, level=logging.INFO)
+                continue
+            return response
+
     def get_json(self, url: str, params: dict | None = None,
                  handle_status: Callable[[requests.Response], None] | None = None) -> tuple[Any, requests.Response]:
         """The decoded body and the response. `handle_status` may raise for source-specific 4xx."""

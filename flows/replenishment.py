@@ -15,12 +15,13 @@ from prefect.runtime import flow_run
 
 from connectors.sources import load_sources
 from flows.business_date import business_date
+from shopops.blocks import notify
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
 from tasks.replenishment.backtest import backtest
 from tasks.replenishment.plan import PlanSettings, build_plan
 from tasks.replenishment.policy import SlowMoverSettings
-from tasks.replenishment.purchase_lists import reminder, send_reminder, write_purchase_lists
+from tasks.replenishment.purchase_lists import reminder, write_purchase_lists
 from tasks.replenishment.store import ALERT_ORDER, replace_plan
 from warehouse.engine import get_engine, write_transaction
 from warehouse.migrate import check_schema
@@ -161,7 +162,7 @@ def _remind(block_name, as_of, summary, alerts, lists, log) -> str:
         return "not configured"
     subject, body = reminder(as_of, summary, alerts, lists)
     try:
-        send_reminder(block_name, subject, body)
+        notify(block_name, subject, body)
     except Exception as error:  # the plan is stored; purchasing can still read the lists
         log.error("replenishment %s: reminder through %s not sent: %s", as_of, block_name, error)
         return f"failed: {error}"

@@ -4,7 +4,9 @@ Nothing to configure: it starts the sandbox on loopback (two Shopify shops, one 
 store), writes a sources file for it, migrates the warehouse, runs `ingest-orders` over the last
 `days` days, imports the purchasing team's data (supplier terms, stock history, purchase orders),
 plans replenishment (the reminder goes to the sandbox's webhook), back-tests the policy, crawls
-the sandbox's competitor sites for price monitoring and prints what happened.
+the sandbox's competitor sites for price monitoring, reviews the promotions, runs the satisfaction
+survey over the last days (the sandbox's desk, survey provider, SMTP server and SMS endpoint) and
+prints what happened.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def run_demo(days: int = 90) -> int:
         for source in sources:
             store = next(s for s in config.stores if s.name == source["name"])
             source["currency"] = store.currency
-        sources_file.write_text(yaml.safe_dump({"sources": sources}, sort_keys=False))
+        sources_file.write_text(yaml.safe_dump({"sources": sources, "services": sandbox.support_settings()},
+                                               sort_keys=False))
         os.environ.update(sandbox.credentials())
         os.environ["SHOPOPS_SOURCES_FILE"] = str(sources_file)
         reset_settings_cache()
@@ -63,6 +66,7 @@ def run_demo(days: int = 90) -> int:
             tracked = _import_pricing_data(sandbox, data_dir)
             pricing = price_monitoring()
             promotions = promotion_review()
+            surveys = _run_surveys(sandbox)
         received = sandbox.notifications("purchasing")
 
     _report(summary, supply, settings)
@@ -70,7 +74,49 @@ def run_demo(days: int = 90) -> int:
     _report_backtest(backtest)
     _report_pricing(pricing, tracked)
     _report_promotions(promotions, calendar)
+    _report_surveys(surveys)
     return 0
+
+
+SURVEY_DAYS = 10
+
+
+def _run_surveys(sandbox) -> list[dict]:
+    """The satisfaction survey of each of the last days, the sandbox's clock at noon of each, so the
+    invitations of one day are answered in the days after (its customers answer within three days)."""
+    from datetime import datetime, time, timedelta, timezone
+
+    from flows.satisfaction_survey import satisfaction_survey
+
+    anchor = sandbox.clock.now()
+    days = [(anchor - timedelta(days=n)).date() for n in range(SURVEY_DAYS, 0, -1)]
+    try:
+        summaries = []
+        for day in days:
+            sandbox.clock.set(datetime.combine(day, time(12), tzinfo=timezone.utc))
+            summaries.append(satisfaction_survey(as_of=day))
+        return summaries
+    finally:
+        sandbox.clock.set(anchor)
+
+
+def _report_surveys(summaries: list[dict]) -> None:
+    from warehouse.engine import get_engine
+
+    last = summaries[-1]
+    with get_engine().connect() as conn:
+        counts = dict(conn.exec_driver_sql("SELECT status, COUNT(*) FROM survey_invitations GROUP BY status").all())
+        validity = dict(conn.exec_driver_sql("SELECT validity, COUNT(*) FROM survey_responses GROUP BY validity").all())
+    levels = last.get("service_levels", {})
+    print(f"\nSatisfaction surveys, {summaries[0]['as_of']} to {last['as_of']}: {counts.get('sent', 0)} invitations sent "
+          f"(by e-mail to the sandbox's SMTP server, by SMS to its Twilio endpoint), {counts.get('suppressed', 0)} "
+          f"suppressed with their reasons, {counts.get('deferred', 0)} waiting for the end of quiet hours; "
+          f"{validity.get('valid', 0)} answers counted, {sum(validity.values()) - validity.get('valid', 0)} refused "
+          f"(tampered, replayed, expired). On {last['as_of']}: NPS {last['scores'].get('nps')}, CSAT "
+          f"{last['scores'].get('csat')}%; complaints answered in time {levels.get('first_reply_sla')}%, chats within "
+          f"30 s {levels.get('chat_first_response')}%; {last['breaches']} complaints past their deadline, "
+          f"{last['at_risk']} close to it (tables survey_invitations, survey_responses, satisfaction_scores, "
+          "sla_breaches, complaint_causes; the runs' artifacts hold the scores and the breach list).")
 
 
 def _import_promotion_calendar(sandbox, data_dir: Path) -> int:

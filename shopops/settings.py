@@ -145,6 +145,24 @@ class Settings(BaseSettings):
         default={}, description="Units of our currency per unit of another, for competitor prices in it; "
         "a currency without a rate is left out of the market.")
 
+    # --- satisfaction surveys and service levels ------------------------------------
+    business_timezone: str = Field(default="UTC", description="The business's time zone: survey decisions are "
+                                   "made at survey_send_hour there, and customers without a known zone live in it.")
+    survey_send_hour: int = Field(default=10, ge=0, le=23, description="Hour (business time zone) at which a "
+                                  "date's invitations are decided and sent.")
+    survey_transit_days: float = Field(default=3.0, ge=0, description="Days from shipping to delivery (marketplaces "
+                                       "report the shipment, not the delivery).")
+    survey_suppress_days: int = Field(default=30, ge=1, description="No customer is invited twice within this many days.")
+    survey_quiet_hours: tuple[int, int] = Field(default=(21, 9), description="Local hours [from, to) in which "
+                                                "nobody is messaged; invitations wait until the end.")
+    survey_link_days: int = Field(default=14, ge=1, description="Days a survey link stays valid.")
+    survey_require_consent: bool = Field(default=True, description="Invite only customers who accepted to be contacted.")
+    survey_min_responses: int = Field(default=30, ge=1, description="Fewer responses in a cell than this: no verdict.")
+    survey_nps_target: float = Field(default=30.0, description="NPS a cell should reach.")
+    survey_csat_target: float = Field(default=80.0, description="CSAT (% of 4–5) a cell should reach.")
+    survey_signing_key: SecretStr = Field(default=SecretStr("shopops-development-survey-key"),
+                                          description="HMAC key of the survey links. Set it in production.")
+
     # --- personal data ----------------------------------------------------------------
     customer_key_secret: SecretStr = Field(
         default=SecretStr("shopops-development-key"),

@@ -587,4 +587,150 @@ class PromotionReview(Base):
     computed_at = mapped_column(UtcDateTime, nullable=False)
 
 
+# --- support desk and satisfaction surveys ----------------------------------------------------
+class Ticket(Base):
+    """A support-desk ticket as last exported. `level` is the complaint level the SLA applies to
+    (general / urgent / major, from the desk's priority); customer_key as in `orders`."""
+
+    __tablename__ = "tickets"
+    desk: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    created_at = mapped_column(UtcDateTime, nullable=False)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+    type: Mapped[str | None] = mapped_column(String(16))       # question | incident | problem | task
+    status: Mapped[str] = mapped_column(String(16))            # new | open | pending | hold | solved | closed | deleted
+    priority: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(8))              # general | urgent | major
+    is_complaint: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str | None] = mapped_column(String(16))    # email | web | chat …
+    cause: Mapped[str | None] = mapped_column(String(32))      # delivery_delay, description_mismatch, quality …
+    sku: Mapped[str | None] = mapped_column(String(64))
+    store: Mapped[str | None] = mapped_column(SourceName)      # the order's source
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    customer_key: Mapped[str | None] = mapped_column(String(64))
+    first_reply_at = mapped_column(UtcDateTime)
+    solved_at = mapped_column(UtcDateTime)
+    run_id: Mapped[str] = mapped_column(RunId)
+    loaded_at = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (Index(None, "customer_key"), Index(None, "updated_at"))
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+    desk: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    started_at = mapped_column(UtcDateTime, nullable=False)
+    ended_at = mapped_column(UtcDateTime)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+    first_response_seconds: Mapped[float | None] = mapped_column(Float)
+    missed: Mapped[bool] = mapped_column(Boolean)
+    department: Mapped[str | None] = mapped_column(String(128))
+    run_id: Mapped[str] = mapped_column(RunId)
+
+
+class SurveyInvitation(Base):
+    """Every invitation decision, sent or suppressed, with its reason. One row per trigger and
+    subject (an order, a ticket, a customer's quarter): re-running a date never decides twice.
+
+    status: suppressed | pending (to send from send_after) | deferred (quiet hours, until
+    send_after) | claimed (a dispatch took it) | sending (its batch is going out) | sent | failed |
+    interrupted (a dispatch died while sending it: never resent, so nobody gets two)."""
+
+    __tablename__ = "survey_invitations"
+    invitation_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(16))           # delivery | complaint | relationship
+    subject: Mapped[str] = mapped_column(String(160))          # source:order, desk:ticket, or the quarter
+    survey: Mapped[str] = mapped_column(String(16))            # post_purchase | complaint | relationship
+    customer_key: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(SourceName)     # the order's marketplace, when there is one
+    external_order_id: Mapped[str | None] = mapped_column(ExternalId)
+    ticket_id: Mapped[str | None] = mapped_column(ExternalId)
+    channel: Mapped[str | None] = mapped_column(String(8))     # email | sms
+    decided_on = mapped_column(Date, nullable=False)
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text)
+    send_after = mapped_column(UtcDateTime)
+    sent_at = mapped_column(UtcDateTime)
+    expires_at = mapped_column(UtcDateTime)
+    provider_id: Mapped[str | None] = mapped_column(String(64))  # the SMTP Message-ID or the SMS sid
+    run_id: Mapped[str] = mapped_column(RunId)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (UniqueConstraint("trigger", "subject"), Index(None, "customer_key", "status"),
+                      Index(None, "decided_on"))
+
+
+class SurveyResponse(Base):
+    """A response pulled from the survey provider. `validity` says whether it counts: valid, or
+    tampered / expired / replayed / unknown (not counted; kept for the record)."""
+
+    __tablename__ = "survey_responses"
+    response_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invitation_id: Mapped[str | None] = mapped_column(String(40))
+    survey: Mapped[str | None] = mapped_column(String(16))
+    via: Mapped[str | None] = mapped_column(String(8))         # email | sms
+    nps: Mapped[int | None] = mapped_column(Integer)           # 0–10
+    csat: Mapped[int | None] = mapped_column(Integer)          # 1–5
+    comment: Mapped[str | None] = mapped_column(Text)
+    submitted_at = mapped_column(UtcDateTime, nullable=False)
+    updated_at = mapped_column(UtcDateTime, nullable=False)
+    validity: Mapped[str] = mapped_column(String(12))
+    run_id: Mapped[str] = mapped_column(RunId)
+
+    __table_args__ = (Index(None, "invitation_id"),)
+
+
+class SatisfactionScore(Base):
+    """One measure for one cell on one date: NPS and CSAT by channel / category / week (and the
+    service levels), with the sample size, a 95% interval and a verdict against the target
+    ("too few responses" when the cell cannot say anything)."""
+
+    __tablename__ = "satisfaction_scores"
+    score_date = mapped_column(Date, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(32), primary_key=True)    # nps | csat | first_reply_sla | …
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)  # all | channel | via | category | week | level
+    cell: Mapped[str] = mapped_column(String(128), primary_key=True)
+    period_start = mapped_column(Date, nullable=False)
+    responses: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(24))
+    run_id: Mapped[str] = mapped_column(RunId)
+
+
+class SlaBreach(Base):
+    """A complaint past its first-reply deadline (breached) or close to it (at risk) on a date."""
+
+    __tablename__ = "sla_breaches"
+    score_date = mapped_column(Date, primary_key=True)
+    desk: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
+    state: Mapped[str] = mapped_column(String(12))          # breached | at risk
+    level: Mapped[str] = mapped_column(String(8))
+    created_at = mapped_column(UtcDateTime, nullable=False)
+    due_at = mapped_column(UtcDateTime, nullable=False)
+    first_reply_at = mapped_column(UtcDateTime)
+    hours_late: Mapped[float | None] = mapped_column(Float)
+    cause: Mapped[str | None] = mapped_column(String(32))
+    sku: Mapped[str | None] = mapped_column(String(64))
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    run_id: Mapped[str] = mapped_column(RunId)
+
+
+class ComplaintCause(Base):
+    """Complaints per SKU and cause over the look-back before a date (replenishment reads them)."""
+
+    __tablename__ = "complaint_causes"
+    score_date = mapped_column(Date, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cause: Mapped[str] = mapped_column(String(32), primary_key=True)
+    complaints: Mapped[int] = mapped_column(Integer)
+    units_sold: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int] = mapped_column(Integer)              # 1 = the SKU's most frequent cause
+    run_id: Mapped[str] = mapped_column(RunId)
+
+
 TABLES = Base.metadata.tables

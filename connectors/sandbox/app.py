@@ -19,6 +19,7 @@ from .listing import OrderIndex
 from .notifications import CHANNEL, NotificationSink
 from .protocol import Request, Response, json_response
 from .ratelimit import LeakyBucket
+from .services import SupportServices
 from .shopify import ShopifyApi
 from .stats import RequestStats
 from .stock_exports import StockBook
@@ -32,8 +33,10 @@ NOT_FOUND = {"errors": "Not Found"}
 class SandboxApp:
     def __init__(self, config: SandboxConfig, world: World, clock: SandboxClock, faults: FaultBoard,
                  stats: RequestStats, base_url: Callable[[], str],
-                 notifications: NotificationSink | None = None, stock: StockBook | None = None) -> None:
+                 notifications: NotificationSink | None = None, stock: StockBook | None = None,
+                 services: SupportServices | None = None) -> None:
         self.clock = clock
+        self.services = services  # the support desk, SMS, survey provider (services.py)
         self.faults = faults
         self.stats = stats
         self.notifications = notifications if notifications is not None else NotificationSink()
@@ -76,11 +79,12 @@ class SandboxApp:
         if match and match["store"] in self.woocommerce:
             woocommerce, resource = self.woocommerce[match["store"]], match["resource"]
             return match["store"], resource, partial(woocommerce.serve, request, resource), woocommerce.fault_response
-        return None
+        return self.services.route(request) if self.services is not None else None
 
     def _with_fault(self, store: str, request: Request, serve: Callable[[], Response],
                     fail: Callable[[str, float], Response]) -> Response:
-        fault = self.faults.take(store, carries_cursor=request.param("page_info") is not None)
+        carries_cursor = any(request.param(name) is not None for name in ("page_info", "cursor", "page_token"))
+        fault = self.faults.take(store, carries_cursor=carries_cursor)
         if fault is None:
             return serve()
         if fault.kind == "slow":

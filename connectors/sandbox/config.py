@@ -19,6 +19,9 @@ DEFAULT_ANOMALY_RATES = {"duplicate": 0.005, "malformed": 0.003, "late_visibilit
 DEFAULT_LIFECYCLE_RATES = {"refund": 0.05, "cancellation": 0.02}
 BENCH_RATE_LIMIT_BUCKET = 10_000
 BENCH_RATE_LIMIT_LEAK_PER_SECOND = 10_000.0
+# The support desk, SMS provider, SMTP server and survey provider are named like stores in faults and
+# credentials ("support", "sms", "surveys"; env SHOPOPS_SANDBOX_SUPPORT_…): no store or site may use them.
+SERVICE_NAMES = ("support", "sms", "smtp", "surveys")
 _STORE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
@@ -85,6 +88,13 @@ class SandboxConfig:
     lifecycle: dict[str, float] = field(default_factory=dict)
     # Competitor websites for the price monitor, each its own origin (competitor_config.py).
     competitors: list[CompetitorConfig] = field(default_factory=demo_competitors)
+    # Support desk and surveys (support.py, sms.py, smtp_server.py, survey_provider.py): the rate limits
+    # of the desk's incremental exports (each export counted on its own), of the SMS provider and of the
+    # survey provider's API, and whether the SMTP server takes AUTH on a connection without STARTTLS.
+    support_export_requests_per_minute: int = 10
+    sms_messages_per_second: float = 10.0
+    survey_api_requests_per_minute: int = 60
+    smtp_auth_without_tls: bool = False
 
     def __post_init__(self) -> None:
         if self.anchor is None:
@@ -103,6 +113,14 @@ class SandboxConfig:
         # Faults are armed by name for stores and competitors alike, so the names share one space.
         if len(set(sites)) != len(sites) or set(sites) & set(names):
             raise ValueError(f"competitor names must be unique and differ from the stores', got {sites}")
+        taken = [name for name in names + sites
+                 if name in SERVICE_NAMES or any(name.startswith(f"{service}-") for service in SERVICE_NAMES)]
+        if taken:
+            raise ValueError(f"names {taken}: {SERVICE_NAMES} (and names starting with them and '-') are the "
+                             "sandbox's support and survey services")
+        if self.support_export_requests_per_minute < 1 or self.survey_api_requests_per_minute < 1 \
+                or self.sms_messages_per_second <= 0:
+            raise ValueError("the support, SMS and survey rate limits must be positive")
         if self.days < 1 or self.skus < 1:
             raise ValueError("days and skus must be at least 1")
         if self.rate_limit_bucket < 1 or self.rate_limit_leak_per_second <= 0:
@@ -122,6 +140,9 @@ class SandboxConfig:
             stores=demo_stores(),
             rate_limit_bucket=BENCH_RATE_LIMIT_BUCKET,
             rate_limit_leak_per_second=BENCH_RATE_LIMIT_LEAK_PER_SECOND,
+            support_export_requests_per_minute=BENCH_RATE_LIMIT_BUCKET,
+            sms_messages_per_second=BENCH_RATE_LIMIT_LEAK_PER_SECOND,
+            survey_api_requests_per_minute=BENCH_RATE_LIMIT_BUCKET,
         )
         scale = orders / expected_order_count(base)
         scaled = [replace(store, orders_per_day=round(store.orders_per_day * scale, 6)) for store in base.stores]

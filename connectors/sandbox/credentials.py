@@ -35,3 +35,40 @@ def store_secrets(seed: int, store: StoreConfig) -> dict[str, str]:
 
 def cursor_signing_key(seed: int, store: StoreConfig) -> bytes:
     return bytes.fromhex(_digest(seed, store.name, "page_info"))
+
+
+# -- the support desk, SMS provider, SMTP server and survey provider (one of each per sandbox) ----------
+SUPPORT_DESK = "support"
+SURVEY_ACCOUNT = "shopops"
+AGENT_EMAIL = "api-agent@shopops-support.example"
+SMTP_USERNAME = "surveys@shopops.example"
+SURVEY_SENDER = "surveys@shopops.example"
+SMS_FROM = "+15555550100"
+# Field of each service's `credentials` -> environment variable holding it (as credential_env_names).
+SERVICE_ENV_NAMES = {
+    "desk": {"api_token": "SHOPOPS_SANDBOX_SUPPORT_API_TOKEN", "chat_token": "SHOPOPS_SANDBOX_SUPPORT_CHAT_TOKEN"},
+    "sms": {"auth_token": "SHOPOPS_SANDBOX_SMS_AUTH_TOKEN"},
+    "smtp": {"password": "SHOPOPS_SANDBOX_SMTP_PASSWORD"},
+    "surveys": {"api_token": "SHOPOPS_SANDBOX_SURVEYS_API_TOKEN"},
+}
+
+
+def service_secrets(seed: int) -> dict[str, dict[str, str]]:
+    """Service -> field -> secret, shaped like the real providers' (Zendesk API token, Chat OAuth token,
+    Twilio auth token, an SMTP password, a bearer token)."""
+    return {
+        "desk": {"api_token": _digest(seed, SUPPORT_DESK, "api_token")[:40],
+                 "chat_token": _digest(seed, SUPPORT_DESK, "chat_token")},
+        "sms": {"auth_token": _digest(seed, "sms", "auth_token")[:32]},
+        "smtp": {"password": _digest(seed, "smtp", "password")[:24]},
+        "surveys": {"api_token": "sv_" + _digest(seed, SURVEY_ACCOUNT, "api_token")[:40]},
+    }
+
+
+def sms_account_sid(seed: int) -> str:
+    return "AC" + _digest(seed, "sms", "account_sid")[:32]
+
+
+def service_signing_key(seed: int, service: str) -> bytes:
+    """Signs the desk's export cursors and the survey provider's page tokens."""
+    return bytes.fromhex(_digest(seed, service, "cursor"))

@@ -18,15 +18,18 @@ from .competitor_exports import CompetitorTruth, competitor_catalogue, pricing_r
 from .competitor_market import build_sites
 from .competitor_site import CompetitorSite
 from .config import SandboxConfig, as_utc
-from .credentials import credential_env_names, store_secrets
+from .credentials import (AGENT_EMAIL, SERVICE_ENV_NAMES, SMS_FROM, SMTP_USERNAME, SUPPORT_DESK, SURVEY_SENDER,
+                          credential_env_names, service_secrets, store_secrets)
 from .faults import FaultBoard
 from .generator import build_world, pricing_rng
 from .notifications import CHANNEL, NotificationSink
 from .pricing_rules import build_pricing_rules
 from .promotion_render import PromotionTruth, calendar_frame
 from .server import SandboxServer, SiteServer
+from .services import FAULT_TARGETS, SupportServices
 from .stats import RequestStats
 from .stock_exports import StockBook, write_csv
+from .support_truth import SupportTruth, SurveyTruth
 from .truth import Truth
 
 SHOPIFY_API_VERSION = "2025-07"
@@ -39,12 +42,13 @@ class Sandbox:
     or a free port each when `competitor_port` is 0."""
 
     def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, verbose: bool = False,
-                 competitor_port: int = 0) -> None:
+                 competitor_port: int = 0, smtp_port: int = 0) -> None:
         self.config = config
         self.world = build_world(config)
         self.clock = SandboxClock(config.initial_now)
         # Faults are armed by name, for a store or a competitor site alike.
-        self.faults = FaultBoard([store.name for store in config.stores] + [site.name for site in config.competitors])
+        self.faults = FaultBoard([store.name for store in config.stores] + [site.name for site in config.competitors]
+                                 + list(FAULT_TARGETS))
         self._stats = RequestStats()
         self._address = (host, port)
         self._verbose = verbose
@@ -52,8 +56,10 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._notifications = NotificationSink()
         self._stock = StockBook(config, self.world)  # ledgers and purchase orders, built on first use
+        # The support desk, SMS provider, SMTP server (on smtp_port, 0 = a free one) and survey provider.
+        self._services = SupportServices(config, self.world, self.clock, lambda: self.url, host, smtp_port)
         self._app = SandboxApp(config, self.world, self.clock, self.faults, self._stats, lambda: self.url,
-                               self._notifications, self._stock)
+                               self._notifications, self._stock, self._services)
         self._sku_codes = np.array(self.world.catalogue.sku_codes, dtype=object)
         self._competitors = build_sites(config, self.world.catalogue)  # what each sells, prices, stock
         self._sites = {name: CompetitorSite(data, self.clock, self.faults) for name, data in self._competitors.items()}
@@ -70,7 +76,8 @@ class Sandbox:
             self._thread.start()
             try:
                 self._start_sites()
-            except OSError:  # a competitor's port is taken: leave nothing half-running
+                self._services.smtp.start()
+            except OSError:  # a competitor's or the SMTP port is taken: leave nothing half-running
                 self.stop()
                 raise
         return self
@@ -86,6 +93,7 @@ class Sandbox:
             self._site_servers[name] = (server, thread)
 
     def stop(self) -> None:
+        self._services.smtp.stop()
         running = list(self._site_servers.values())
         if self._server is not None:
             running.append((self._server, self._thread))
@@ -128,11 +136,14 @@ class Sandbox:
         return entries
 
     def credentials(self) -> dict[str, str]:
-        """Env var name -> secret, for every store."""
+        """Env var name -> secret, for every store and for the support desk and survey services."""
         values = {}
         for store in self.config.stores:
             secrets = store_secrets(self.config.seed, store)
             values.update({env: secrets[field] for field, env in credential_env_names(store).items()})
+        secrets = service_secrets(self.config.seed)
+        for service, names in SERVICE_ENV_NAMES.items():
+            values.update({env: secrets[service][field] for field, env in names.items()})
         return values
 
     def stats(self) -> dict:
@@ -213,6 +224,49 @@ class Sandbox:
         """sku,role,min_margin,member_price: one row per SKU of our catalogue (empty = the product's default)."""
         return write_csv(pricing_rules_csv_frame(self._pricing_rules, self._sku_codes), path)
 
+    # -- support desk and surveys --------------------------------------------------------------
+    def support_settings(self) -> dict:
+        """Where the support desk, SMS provider, SMTP server and survey provider are, shaped for the
+        config; secrets by env var name (their values are in credentials())."""
+        def credentials(service: str) -> dict:
+            return {field: {"env": env} for field, env in SERVICE_ENV_NAMES[service].items()}
+        services = self._services
+        surveys = services.survey_base()
+        return {
+            "desk": {"kind": "zendesk", "base_url": f"{self.url}/zendesk/{SUPPORT_DESK}", "agent_email": AGENT_EMAIL,
+                     "credentials": credentials("desk")},
+            "sms": {"kind": "twilio", "base_url": f"{self.url}/twilio", "account_sid": services.twilio.account_sid,
+                    "from": SMS_FROM, "credentials": credentials("sms")},
+            "smtp": self.smtp_settings(),
+            "surveys": {"kind": "provider", "base_url": surveys, "link_base": surveys,
+                        "credentials": credentials("surveys")},
+        }
+
+    def smtp_settings(self) -> dict:
+        """host, port, username, starttls, ca_file (the PEM of the CA that signed the server's certificate,
+        for ssl.create_default_context(cafile=...)), from, credentials."""
+        smtp = self._services.smtp
+        return {"host": smtp.host, "port": smtp.port, "username": SMTP_USERNAME, "starttls": True,
+                "ca_file": smtp.ca_file, "from": SURVEY_SENDER,
+                "credentials": {field: {"env": env} for field, env in SERVICE_ENV_NAMES["smtp"].items()}}
+
+    def sent_emails(self) -> list[dict]:
+        """Every message the SMTP server accepted, oldest first: received_at (sandbox clock), mail_from,
+        rcpt_tos, from, to, subject, headers ([name, value] pairs), text, html, tls, auth_user, size."""
+        return self._services.smtp.messages()
+
+    def sms_messages(self) -> list[dict]:
+        """Every message the SMS provider accepted, oldest first: its 201 body plus received_at."""
+        return self._services.twilio.messages()
+
+    def support_truth(self) -> SupportTruth:
+        """The desk's tickets and chats as generated and as the exports show them (see the README)."""
+        return SupportTruth(self._services.desk, self.clock)
+
+    def survey_truth(self) -> SurveyTruth:
+        """Every survey response the respondents gave or will give, and every invitation that arrived."""
+        return SurveyTruth(self._services.respondents, self._services.book, self.clock)
+
     # -- notifications (a webhook sink) -------------------------------------------------------
     def notification_url(self, channel: str = "purchasing") -> str:
         """Where a webhook should POST; what arrives is in notifications(channel)."""
@@ -228,12 +282,19 @@ class Sandbox:
 def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Run the sandbox in the foreground until interrupted (the `shopops sandbox` command)."""
     # Fixed ports after the marketplaces' (8766, 8767, ...), so the competitor URLs are stable too.
-    with Sandbox(config, host, port, verbose=True, competitor_port=port + 1 if port else 0) as sandbox:
+    # The SMTP server after them (8771 with the five default sites).
+    with Sandbox(config, host, port, verbose=True, competitor_port=port + 1 if port else 0,
+                 smtp_port=port + 1 + len(config.competitors) if port else 0) as sandbox:
         print(f"shopops sandbox on {sandbox.url} (clock {sandbox.clock.now().isoformat()})", flush=True)
         for source in sandbox.sources():
             print(f"  {source['name']:<12} {source['kind']:<12} {source['base_url']}", flush=True)
         for name, url in sandbox.competitor_sites().items():
             print(f"  {name:<12} {'competitor':<12} {url}", flush=True)
+        settings = sandbox.support_settings()
+        for name in ("desk", "sms", "surveys"):
+            print(f"  {name:<12} {settings[name]['kind']:<12} {settings[name]['base_url']}", flush=True)
+        smtp = settings["smtp"]
+        print(f"  {'smtp':<12} {'starttls':<12} {smtp['host']}:{smtp['port']} (CA {smtp['ca_file']})", flush=True)
         for env, value in sandbox.credentials().items():
             print(f"  export {env}={value}", flush=True)
         try:

@@ -31,7 +31,8 @@ from tasks.replenishment.demand import idle_in_stock_days, profile
 from tasks.replenishment.history import in_stock_matrix, item_totals, stock_matrix, units_matrix
 from tasks.replenishment.policy import LEVELS, PolicySettings, SlowMoverSettings, best_sellers, decide, slow_movers
 from warehouse.io import read_frame, read_large_frame
-from warehouse.models import InventorySnapshot, Order, OrderLine, Refund, ReplenishmentSuggestion, StockAlert
+from warehouse.models import (ComplaintCause, InventorySnapshot, Order, OrderLine, Refund, ReplenishmentSuggestion,
+                              StockAlert)
 
 OPEN_STATUSES = ("pending", "on_hold", "paid", "partially_refunded")  # sold, not yet shipped
 NOT_SALES = ("cancelled", "failed", "deleted")
@@ -89,6 +90,19 @@ def load_history(conn: Connection, start: date, end: date, pools: dict[str, str]
                    committed.reindex(items).fillna(0).to_numpy(dtype=float), unplanned)
 
 
+def complaints_by_sku(conn: Connection, as_of: date) -> pd.DataFrame:
+    """The support desk's complaints per SKU (the satisfaction survey's latest count by the date):
+    complaints, units sold in the same window, and the most frequent cause."""
+    latest = select(func.max(ComplaintCause.score_date)).where(ComplaintCause.score_date <= as_of).scalar_subquery()
+    rows = read_frame(conn, select(ComplaintCause.sku, ComplaintCause.cause, ComplaintCause.complaints,
+                                   ComplaintCause.units_sold, ComplaintCause.rank).where(
+        ComplaintCause.score_date == latest))
+    if rows.empty:
+        return pd.DataFrame(columns=["complaints", "units_sold", "cause"], index=pd.Index([], name="sku"))
+    per_sku = rows.groupby("sku").agg(complaints=("complaints", "sum"), units_sold=("units_sold", "first"))
+    return per_sku.assign(cause=rows[rows["rank"] == 1].set_index("sku")["cause"])
+
+
 def build_plan(conn: Connection, as_of: date, pools: dict[str, str], settings: PlanSettings) -> Plan:
     start = as_of - timedelta(days=settings.history_days)
     history = load_history(conn, start, as_of, pools)
@@ -138,9 +152,11 @@ def build_plan(conn: Connection, as_of: date, pools: dict[str, str], settings: P
     listed = pd.to_datetime(products["listed_at"], utc=True)
     listed_days = ((pd.Timestamp(_midnight(as_of)) - listed) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
     idle = idle_in_stock_days(history.units, history.in_stock)
+    complained = complaints_by_sku(conn, as_of).reindex(item_skus)
     delist, slow_score, slow_action, delist_reason = slow_movers(
         idle, demand.mean, margin, listed_days, presale, available, demand.units + returned, returned,
-        settings.slow_movers)
+        settings.slow_movers, complained["complaints"].to_numpy(), complained["cause"].to_numpy(),
+        complained["units_sold"].to_numpy())
     finite_cover = np.where(np.isfinite(decision.days_of_cover), decision.days_of_cover, np.nan)
     rows = pd.DataFrame({
         "as_of_date": as_of,

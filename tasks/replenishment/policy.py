@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.stats import nbinom, norm, poisson
 
 LEVELS = np.array(["ok", "watch", "warning", "critical"], dtype=object)
@@ -182,10 +183,12 @@ class SlowMoverSettings:
     bundle_margin: float = 0.15     # some room: bundle it with a seller; below: promote off-site
     return_rate: float = 0.2        # more of what sold came back than this → delisting warning
     return_min_units: int = 10      # …once this many units sold (fewer say nothing)
+    complaint_rate: float = 0.05    # complaints per unit sold above this (support desk, 90 days) → warning
+    complaint_min: int = 3          # …once this many complaints
 
 
 def slow_movers(idle_days, velocity, margin, listed_days, presale, on_hand, sold_units, returned_units,
-                settings: SlowMoverSettings):
+                settings: SlowMoverSettings, complaints=None, complaint_cause=None, complaint_units=None):
     """Delisting warnings and what to do with each slow mover.
 
     Flagged: `idle_days` in-stock days without a sale while it is in stock now, unless the
@@ -197,6 +200,9 @@ def slow_movers(idle_days, velocity, margin, listed_days, presale, on_hand, sold
     off-site promotion when a discount would sell at a loss.
     Returns: an item whose returned share of `sold_units` passes `return_rate`, once at least
     `return_min_units` sold, is warned too (new listings included: returns are a quality signal).
+    Complaints: so is one with at least `complaint_min` complaints at the support desk and more than
+    `complaint_rate` of them per unit sold (`complaint_units`, the desk's window), naming the most
+    frequent cause.
     """
     idle, velocity = np.asarray(idle_days, float), np.nan_to_num(np.asarray(velocity, float))
     margin = np.asarray(margin, float)
@@ -224,4 +230,17 @@ def slow_movers(idle_days, velocity, margin, listed_days, presale, on_hand, sold
                                np.char.add(sold.astype(np.int64).astype(str), " units sold came back")).astype(object)
     reason = np.where(returns, np.where(flagged, reason + "; " + returns_text, returns_text), reason)
     action = np.where(returns & ~flagged, "review returns", action)
-    return flagged | returns, score, action.astype(object), reason.astype(object)
+    if complaints is None:
+        return flagged | returns, score, action.astype(object), reason.astype(object)
+    count = np.nan_to_num(np.asarray(complaints, float))
+    units = np.nan_to_num(np.asarray(complaint_units, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_unit = np.where(units > 0, count / units, np.inf)
+    complained = (count >= settings.complaint_min) & (per_unit > settings.complaint_rate)
+    cause = pd.Series(complaint_cause, dtype=object).fillna("other").str.replace("_", " ").to_numpy()
+    complaint_text = pd.Series(count.astype(np.int64).astype(str)).radd("complaints: ").add(
+        " on " + pd.Series(units.astype(np.int64).astype(str)) + " units sold, mostly " + pd.Series(cause)).to_numpy()
+    earlier = flagged | returns
+    reason = np.where(complained, np.where(earlier, reason + "; " + complaint_text, complaint_text), reason)
+    action = np.where(complained & ~earlier, "review complaints", action)
+    return earlier | complained, score, action.astype(object), reason.astype(object)

@@ -84,23 +84,6 @@ def reminder(as_of: date, summary: dict, alerts: pd.DataFrame, lists: list[Purch
     return subject, "\n".join(lines)
 
 
-def send_reminder(block_name: str, subject: str, body: str) -> None:
-    """Through a saved Prefect notification block ("<block-type-slug>/<name>", e.g.
-    "custom-webhook/purchasing"); raises with the block's name when it cannot be loaded or sent."""
-    from prefect.blocks.core import Block
-    from prefect.blocks.notifications import NotificationBlock
-
-    try:
-        block = Block.load(block_name)
-    except ValueError as error:
-        raise ValueError(f"notification block {block_name!r} not found: create it in the Prefect UI "
-                         f"(Blocks) or with `shopops blocks create-reminder`") from error
-    if not isinstance(block, NotificationBlock):
-        raise TypeError(f"block {block_name!r} is a {type(block).__name__}, not a notification block")
-    with block.raise_on_failure():
-        block.notify(body, subject)
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "supplier"
 

@@ -257,6 +257,22 @@ def test_stock_of_a_sku_not_listed_at_the_date_is_never_dead_stock():
                             "no sale in 40 in-stock days"]
 
 
+def test_many_complaints_per_unit_sold_warn_and_name_the_cause():
+    from tasks.replenishment.policy import SlowMoverSettings, slow_movers
+
+    # Selling items (no idleness): 6 complaints on 40 sold = 15% (> 5%, ≥ 3) warns; 2 on 10 are too few
+    # to say; 4 on 200 = 2% is normal; 3 on 0 sold (every unit complained of) warns; none.
+    flagged, _, action, reason = slow_movers(
+        idle_days=[0] * 5, velocity=[2.0] * 5, margin=[0.5] * 5, listed_days=[400] * 5, presale=[F] * 5,
+        on_hand=[5] * 5, sold_units=[40] * 5, returned_units=[0] * 5, settings=SlowMoverSettings(),
+        complaints=[6, 2, 4, 3, np.nan], complaint_cause=["quality", "damaged", "quality", "description_mismatch", None],
+        complaint_units=[40, 10, 200, 0, np.nan])
+    assert list(flagged) == [T, F, F, T, F]
+    assert reason[0] == "complaints: 6 on 40 units sold, mostly quality"
+    assert reason[3] == "complaints: 3 on 0 units sold, mostly description mismatch"
+    assert action[0] == "review complaints" and reason[4] == ""
+
+
 def test_stock_out_dates_fall_within_the_horizon_or_are_left_empty():
     from datetime import date
 

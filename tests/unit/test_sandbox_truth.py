@@ -111,7 +111,11 @@ def test_sources_credentials_and_supply_csv(tmp_path):
                             "consumer_secret": {"env": "SHOPOPS_SANDBOX_WOO_EU_SECRET"}}}
         credentials = sb.credentials()
         assert set(credentials) == {"SHOPOPS_SANDBOX_SHOP_US_TOKEN", "SHOPOPS_SANDBOX_SHOP_EU_TOKEN",
-                                    "SHOPOPS_SANDBOX_WOO_EU_KEY", "SHOPOPS_SANDBOX_WOO_EU_SECRET"}
+                                    "SHOPOPS_SANDBOX_WOO_EU_KEY", "SHOPOPS_SANDBOX_WOO_EU_SECRET",
+                                    # the support desk and survey services (test_sandbox_support.py)
+                                    "SHOPOPS_SANDBOX_SUPPORT_API_TOKEN", "SHOPOPS_SANDBOX_SUPPORT_CHAT_TOKEN",
+                                    "SHOPOPS_SANDBOX_SMS_AUTH_TOKEN", "SHOPOPS_SANDBOX_SMTP_PASSWORD",
+                                    "SHOPOPS_SANDBOX_SURVEYS_API_TOKEN"}
         assert credentials["SHOPOPS_SANDBOX_SHOP_US_TOKEN"].startswith("shpat_")
         assert credentials["SHOPOPS_SANDBOX_WOO_EU_KEY"].startswith("ck_")
         path = sb.write_supply_csv(tmp_path / "supply.csv")
