@@ -12,6 +12,7 @@ import yaml
 
 from connectors.sandbox import Sandbox
 from flows.satisfaction_survey import satisfaction_survey
+from shopops.blocks import save_reminder_block
 from shopops.settings import reset_settings_cache
 from tests.contract.conftest import ANCHOR, small_config
 
@@ -58,6 +59,25 @@ def run_day(sandbox, day, **parameters):
     return satisfaction_survey(as_of=day, **parameters)
 
 
+MAJOR_TICKET = "990001"
+
+
+def add_major_complaint(engine, created_at) -> None:
+    """An urgent complaint nobody answered, opened three hours before the last run (its deadline is 2 h)."""
+    from tasks.surveys.tickets import TICKET_COLUMNS
+    from warehouse.engine import write_transaction
+    from warehouse.io import insert_frame
+
+    row = pd.DataFrame([{
+        "desk": "support", "ticket_id": MAJOR_TICKET, "created_at": created_at, "updated_at": created_at,
+        "type": "incident", "status": "new", "priority": "urgent", "level": "major", "is_complaint": True,
+        "channel": "email", "cause": "damaged", "sku": None, "store": "shop-us", "order_number": None,
+        "customer_key": None, "first_reply_at": pd.NaT, "solved_at": pd.NaT, "run_id": "test",
+        "loaded_at": created_at}])
+    with write_transaction(engine) as conn:
+        insert_frame(conn, "tickets", row, TICKET_COLUMNS + ["run_id", "loaded_at"])
+
+
 class _Records(logging.Handler):
     """Every log record of the runs, as the text a log file would hold."""
 
@@ -86,8 +106,12 @@ def surveyed(survey_sandbox, tmp_path_factory):
         emails_before, sms_before = len(sandbox.sent_emails()), len(sandbox.sms_messages())
         records = _Records()
         logging.getLogger().addHandler(records)
+        escalation = save_reminder_block("support-escalation", sandbox.notification_url("support"))
         try:
-            summaries = [run_day(sandbox, FIRST + timedelta(days=d)) for d in range(DAYS + 1)]
+            summaries = [run_day(sandbox, FIRST + timedelta(days=d), escalation_block=escalation) for d in range(DAYS)]
+            add_major_complaint(get_engine(), moment_of(FIRST + timedelta(days=DAYS)) - pd.Timedelta(hours=3))
+            summaries.append(run_day(sandbox, FIRST + timedelta(days=DAYS), escalation_block=escalation,
+                                     service_review=True))
         finally:
             logging.getLogger().removeHandler(records)
         summaries.append(records.text())
@@ -191,11 +215,40 @@ def test_complaint_deadlines_match_the_desk_truth(surveyed):
     replied = replied.where(replied <= day_end)  # a reply after the moment was not there yet
     late = (replied > due) | (replied.isna() & (due < day_end))
     recent = due > day_end - pd.Timedelta(days=28)  # the window of the scores (window_days)
-    expected = set(complaints.loc[late & (recent | replied.isna()), "ticket_id"].astype(str))
+    expected = set(complaints.loc[late & (recent | replied.isna()), "ticket_id"].astype(str)) | {MAJOR_TICKET}
     breaches = tables["sla_breaches"]
     last = breaches[pd.to_datetime(breaches["score_date"]).dt.date == FIRST + timedelta(days=DAYS)]
     assert set(last.loc[last["state"] == "breached", "ticket_id"]) == expected
     assert len(tables["complaint_causes"]) > 0 and len(tables["chats"]) > 0
+
+
+def test_major_complaints_past_or_near_their_deadline_are_escalated(surveyed):
+    sandbox, summaries, tables, emails, messages, _ = surveyed
+    breaches = tables["sla_breaches"]
+    escalated = breaches[breaches["escalated"].astype(bool)]
+    assert MAJOR_TICKET in set(escalated["ticket_id"]) and (escalated["level"] == "major").all()
+    major = breaches[breaches["ticket_id"] == MAJOR_TICKET].iloc[0]
+    assert major["state"] == "breached" and major["hours_late"] == pytest.approx(1.0)
+    bodies = "\n".join(n["body"]["body"] for n in sandbox.notifications("support"))
+    for row in escalated.itertuples():
+        assert f"ticket {row.ticket_id} " in bodies
+    runs_with_majors = sum(1 for s in summaries[:-1] if "escalated" in str(s.get("escalation")))
+    assert len(sandbox.notifications("support")) == runs_with_majors
+
+
+def test_the_monthly_service_review_is_written(surveyed):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    sandbox, summaries, *_ = surveyed
+    month = f"{FIRST + timedelta(days=DAYS):%Y-%m}"
+    assert summaries[DAYS]["service_review"] == month
+    with get_client(sync_client=True) as client:
+        review = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"service-review-{month}"])))
+    text = review[0].data
+    for part in ("## Satisfaction", "| NPS | channel | shop-us", "## Service levels", "first_reply_sla",
+                 "chat_first_response", "## Most frequent complaint causes"):
+        assert part in text
 
 
 def test_contact_details_never_reach_logs_or_artifacts(surveyed):

@@ -201,3 +201,26 @@ def test_complaint_causes_ranked_per_sku():
     causes = complaint_causes(tickets, pd.Series({"A": 40}), MOMENT, ServiceSettings())
     assert causes[["sku", "cause", "complaints", "rank", "units_sold"]].values.tolist() == [
         ["A", "quality", 2, 1, 40], ["A", "damaged", 1, 2, 40], ["B", "other", 1, 1, 0]]
+
+
+def test_judging_responses_counts_the_first_answer_of_a_sent_invitation_only():
+    from tasks.surveys.responses import judge
+
+    at = pd.Timestamp("2026-11-21T10:00:00Z")
+    frame = pd.DataFrame({
+        "response_id": ["r1", "r2", "r3", "r4", "r5", "r6", "r7"],
+        "invitation_id": ["a", "a", "b", "c", "d", None, "e"],
+        "survey": ["post_purchase", "post_purchase", "complaint", "post_purchase", "post_purchase", "complaint",
+                   "relationship"],
+        "submitted_at": [at, at + pd.Timedelta(hours=5), at, at, at, at, at],
+        "validity": ["valid", "valid", "valid", "valid", "valid", "tampered", "expired"],
+    })
+    sent = pd.Series({"a": "post_purchase", "b": "post_purchase", "d": "post_purchase", "e": "relationship"})
+    counted = pd.Series({"d": "r0"})  # d was answered in an earlier pull
+    assert judge(frame, sent, counted).tolist() == [
+        "valid",      # a's first answer
+        "replayed",   # a again, hours later
+        "tampered",   # b was sent as another survey
+        "unknown",    # c was never sent
+        "replayed",   # d was answered before
+        "tampered", "expired"]  # as the signature check found them
