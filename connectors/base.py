@@ -8,6 +8,10 @@ from typing import Iterator, Protocol
 import pandas as pd
 
 
+class MaybeSent(Exception):
+    """A message was handed over and then the connection failed: it may have arrived. Never resend it."""
+
+
 class OrderConnector(Protocol):
     """IO only: yields pages of raw order records updated in `[start, end)`, as the source sent them.
 

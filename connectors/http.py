@@ -24,6 +24,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
+from connectors.base import MaybeSent
 from shopops.logs import get_logger, register_secret
 
 USER_AGENT = "shopops/0.1 (+operations pipeline; contact: data-team)"
@@ -249,8 +250,8 @@ class HttpClient:
                 self._request_finished()
                 never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or "NewConnectionError" in repr(exc)
                 if not never_sent:
-                    raise SourceError(self.source, request, f"{type(exc).__name__} after the request was sent; "
-                                      "not retried, so it cannot be sent twice") from None
+                    raise MaybeSent(f"{self.source}: {request}: {type(exc).__name__} after the request was sent; "
+                                    "not retried, so it cannot take effect twice") from None
                 failures += 1
                 self._give_up_if(failures, request, type(exc).__name__, None)
                 self._wait(policy.backoff(failures - 1), request, type(exc).__name__, failures)

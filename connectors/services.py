@@ -9,10 +9,11 @@ services:
   smtp:      {host: smtp.acme.com, port: 587, username: surveys, starttls: true, ca_file: null,
               from: surveys@acme.com, credentials: {password: {env: SMTP_PASSWORD}}}
   surveys:   {kind: provider, base_url: https://surveys.example/acme, link_base: https://surveys.example/acme,
-              credentials: {api_token: {env: SURVEYS_TOKEN}, signing_key: {env: SHOPOPS_SURVEY_SIGNING_KEY}}}
+              credentials: {api_token: {env: SURVEYS_TOKEN}}}
 ```
 
 Credentials are `{env: NAME}` or `{block: NAME}` (a Prefect Secret block), resolved when used.
+The links' signing key is a setting (SHOPOPS_SURVEY_SIGNING_KEY), not a service's credential.
 """
 
 from __future__ import annotations

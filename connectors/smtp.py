@@ -1,6 +1,6 @@
 """E-mail over SMTP with smtplib: one connection for a batch, STARTTLS (verified against the
 system's CAs or a configured `ca_file`) and AUTH when configured, reconnecting once when the
-server drops the connection. A refused recipient fails that message only."""
+server has dropped an idle connection. A refused recipient fails that message only."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
+from connectors.base import MaybeSent
 from connectors.services import ServiceConfig
 
 
@@ -38,22 +39,25 @@ class SmtpSender:
         return smtp
 
     def send(self, message: EmailMessage) -> None:
+        """Hand one message over. A dead connection is found (NOOP) and replaced before the message
+        goes; once it has started going, a failure raises MaybeSent and nothing is retried."""
         message["From"] = self.sender
-        for attempt in range(2):
-            if self._smtp is None:
-                self._smtp = self._connect()
+        if self._smtp is not None:
             try:
-                refused = self._smtp.send_message(message)
-            except smtplib.SMTPServerDisconnected:
+                self._smtp.noop()
+            except (smtplib.SMTPException, OSError):
                 self._smtp = None
-                if attempt:  # dropped before the message was taken: reconnect once
-                    raise
-                continue
-            except smtplib.SMTPRecipientsRefused as error:
-                raise MailRefused(f"recipient refused ({_codes(error.recipients)})") from None
-            if refused:
-                raise MailRefused(f"recipient refused ({_codes(refused)})")
-            return
+        if self._smtp is None:
+            self._smtp = self._connect()
+        try:
+            refused = self._smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            raise MailRefused(f"recipient refused ({_codes(error.recipients)})") from None
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._smtp = None
+            raise MaybeSent(f"mail server connection lost while sending ({type(error).__name__})") from None
+        if refused:
+            raise MailRefused(f"recipient refused ({_codes(refused)})")
 
     def close(self) -> None:
         if self._smtp is not None:

@@ -30,7 +30,8 @@ class ZendeskConnector:
         token = config.secret("api_token")
         self.name = config.name
         per_minute = float(config.options.get("exports_per_minute", EXPORTS_PER_MINUTE))
-        pacer = LeakyBucketPacer(int(per_minute), per_minute / 60.0, sleep=sleep)
+        # One request every 60/limit seconds, no burst: the limit is counted over any minute.
+        pacer = LeakyBucketPacer(1, per_minute / 60.0, headroom=0, sleep=sleep)
         self.http = HttpClient(self.name, auth=HTTPBasicAuth(f"{config.options['agent_email']}/token", token),
                                secrets=(token,), policy=policy, pacer=pacer, sleep=sleep)
         self.chat_http = None

@@ -22,7 +22,7 @@ from connectors.services import load_services
 from flows.business_date import business_date
 from shopops.blocks import notify
 from shopops.logs import get_logger, install_redaction
-from shopops.settings import get_settings
+from shopops.settings import DEVELOPMENT_SIGNING_KEY, get_settings
 from tasks.catalogue_on import products_on
 from tasks.surveys.dispatch import record_decisions, dispatch
 from tasks.surveys.eligibility import (EligibilitySettings, complaint_candidates, delivery_candidates,
@@ -69,11 +69,15 @@ def satisfaction_survey(as_of: date | None = None, send: bool = True, window_day
     zone = settings.business_timezone
     # Everything is as of this moment of the date: the decision, and the scores' cut (a run on time reads
     # the desk and the answers up to about then; a late or repeated one computes the same).
-    moment = pd.Timestamp(datetime.combine(as_of, time(settings.survey_send_hour))).tz_localize(zone).tz_convert("UTC")
+    moment = _moment(as_of, settings)
+    previous = _moment(as_of - timedelta(days=1), settings)  # the day before's decision: slices meet exactly
     eligibility = EligibilitySettings(
         transit_days=settings.survey_transit_days, suppress_days=settings.survey_suppress_days,
         quiet_hours=tuple(settings.survey_quiet_hours), require_consent=settings.survey_require_consent)
     key = settings.survey_signing_key.get_secret_value().encode()
+    if key == DEVELOPMENT_SIGNING_KEY:
+        log.warning("satisfaction survey: SHOPOPS_SURVEY_SIGNING_KEY is the development key, which anyone can read "
+                    "in the code; set your own before real customers get links")
     services = load_services(settings.resolved_sources_file())
     summary: dict = {"as_of": as_of.isoformat()}
 
@@ -83,9 +87,9 @@ def satisfaction_survey(as_of: date | None = None, send: bool = True, window_day
     with engine.connect() as conn:
         tickets = _tickets(conn, moment - pd.Timedelta(days=120))
         candidates = pd.concat([
-            delivery_candidates(_shipped(conn, moment, eligibility), moment, eligibility),
-            complaint_candidates(tickets, moment),
-            relationship_candidates(_recent_customers(conn, moment, eligibility), moment, eligibility),
+            delivery_candidates(_shipped(conn, previous, moment, eligibility), previous, moment, eligibility),
+            complaint_candidates(tickets, previous, moment),
+            relationship_candidates(_recent_customers(conn, moment, eligibility), as_of),
         ], ignore_index=True)
         people = _contacts(conn, candidates["customer_key"].dropna().unique().tolist())
     open_at_moment = (tickets["is_complaint"] & (tickets["status"] != "deleted") & (tickets["created_at"] <= moment)
@@ -98,7 +102,12 @@ def satisfaction_survey(as_of: date | None = None, send: bool = True, window_day
     summary["dispatch"] = _dispatch(engine, services, moment, run_id, key, settings) if send else "not sent (send=false)"
 
     score_settings = ScoreSettings(settings.survey_min_responses, settings.survey_nps_target, settings.survey_csat_target)
-    service = ServiceSettings(window_days=window_days, min_responses=settings.survey_min_responses)
+    service = ServiceSettings(
+        deadline_hours=dict(settings.sla_first_reply_hours), first_reply_target=settings.sla_first_reply_target,
+        chat_first_response_seconds=settings.sla_chat_first_response_seconds, chat_target=settings.sla_chat_target,
+        solved_within_hours=settings.sla_solved_within_hours, solved_target=settings.sla_solved_target,
+        window_days=window_days, cause_lookback_days=settings.complaint_cause_lookback_days,
+        min_responses=settings.survey_min_responses)
     with engine.connect() as conn:
         responses = _scored_responses(conn, moment - pd.Timedelta(weeks=WEEKS), moment, as_of)
         chats = read_frame(conn, select(Chat.started_at, Chat.first_response_seconds, Chat.missed).where(
@@ -110,6 +119,9 @@ def satisfaction_survey(as_of: date | None = None, send: bool = True, window_day
     levels = levels.assign(period_start=(moment - pd.Timedelta(days=window_days)).date())
     breached = breaches(states, moment, service)
     causes = complaint_causes(tickets, sold, moment, service)
+    with engine.connect() as conn:  # escalated once: not again by a later date or a re-run
+        already = set(read_frame(conn, select(SlaBreach.ticket_id).where(
+            SlaBreach.escalated.is_(True), SlaBreach.score_date <= as_of))["ticket_id"])
     _store(engine, as_of, run_id, pd.concat([scores, levels], ignore_index=True), breached, causes)
 
     summary["scores"] = {f"{r.measure}": None if pd.isna(r.score) else round(float(r.score), 1)
@@ -118,13 +130,34 @@ def satisfaction_survey(as_of: date | None = None, send: bool = True, window_day
                                  None if pd.isna(r.score) else round(float(r.score), 1) for r in levels.itertuples()}
     summary["breaches"] = int((breached["state"] == "breached").sum())
     summary["at_risk"] = int((breached["state"] == "at risk").sum())
-    summary["escalation"] = _escalate(escalation_block, as_of, breached, log)
+    summary["escalation"] = _escalate(escalation_block, as_of, breached[~breached["ticket_id"].isin(already)], log)
     log.info("satisfaction survey %s: NPS %s, CSAT %s; %d complaints past their first-reply deadline, %d close to it",
              as_of, summary["scores"].get("nps"), summary["scores"].get("csat"), summary["breaches"], summary["at_risk"])
     _artifacts(as_of, pd.concat([scores, levels], ignore_index=True), breached, causes)
     if service_review if service_review is not None else as_of.day == monthrange(as_of.year, as_of.month)[1]:
         summary["service_review"] = _service_review(engine, as_of, moment, zone, score_settings, service)
     return summary
+
+
+@flow(name="survey-dispatch", flow_run_name=lambda: f"survey dispatch · {(flow_run.parameters or {}).get('at') or 'scheduled time'}",
+      log_prints=False, description="Send the survey invitations that are due (those deferred for quiet hours "
+                                    "go out once their customers' mornings come).")
+def survey_dispatch(at: datetime | None = None) -> dict:
+    """Send what is due by `at`, at most once; the daily survey decides, this only sends.
+
+    Args:
+        at: The moment to send for (UTC). Empty: the time the run was scheduled for.
+    """
+    install_redaction()
+    settings = get_settings()
+    engine = get_engine()
+    check_schema(engine)
+    scheduled = flow_run.scheduled_start_time
+    moment = pd.Timestamp(at or scheduled or datetime.now(timezone.utc))
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    services = load_services(settings.resolved_sources_file())
+    key = settings.survey_signing_key.get_secret_value().encode()
+    return _dispatch(engine, services, moment, str(flow_run.id or uuid.uuid4()), key, settings)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -152,6 +185,12 @@ def _pull(engine, services, key, run_id) -> dict:
         provider.close()
 
 
+def _moment(day: date, settings) -> pd.Timestamp:
+    """A date's decision moment: the send hour of that day in the business time zone, in UTC."""
+    local = pd.Timestamp(datetime.combine(day, time(settings.survey_send_hour)))
+    return local.tz_localize(settings.business_timezone).tz_convert("UTC")
+
+
 def _dispatch(engine, services, moment, run_id, key, settings) -> dict:
     from connectors.smtp import SmtpSender
     from connectors.survey_provider import SurveyProvider
@@ -164,13 +203,15 @@ def _dispatch(engine, services, moment, run_id, key, settings) -> dict:
     sms = TwilioSms(services["sms"]) if "sms" in services else None
     try:
         counts = dispatch(engine, moment, run_id, mail=mail, sms=sms, link=provider.link, signing_key=key,
-                          link_days=settings.survey_link_days)
+                          link_days=settings.survey_link_days, quiet_hours=tuple(settings.survey_quiet_hours),
+                          business_zone=settings.business_timezone,
+                          max_delay=timedelta(days=settings.survey_max_send_delay_days))
     finally:
         for client in (mail, sms, provider):
             if client is not None:
                 client.close()
     return {"sent": counts.sent, "failed": counts.failed, "interrupted": counts.interrupted,
-            "returned_to_pending": counts.returned}
+            "expired": counts.expired, "deferred (quiet hours)": counts.deferred}
 
 
 def _tickets(conn, since: pd.Timestamp) -> pd.DataFrame:
@@ -183,19 +224,19 @@ def _tickets(conn, since: pd.Timestamp) -> pd.DataFrame:
     return frame
 
 
-def _shipped(conn, moment: pd.Timestamp, settings: EligibilitySettings) -> pd.DataFrame:
-    transit = pd.Timedelta(days=settings.transit_days)
-    early, late = settings.delivery_after_hours
+def _shipped(conn, previous: pd.Timestamp, moment: pd.Timestamp, settings: EligibilitySettings) -> pd.DataFrame:
+    """Orders that may have been delivered in the slice `delivery_candidates` takes."""
+    lag = pd.Timedelta(days=settings.transit_days) + pd.Timedelta(hours=settings.delivery_after_hours)
     return read_large_frame(conn, select(Order.source, Order.external_id, Order.customer_key, Order.fulfilled_at).where(
-        Order.fulfilled_at > (moment - pd.Timedelta(hours=late) - transit).to_pydatetime(),
-        Order.fulfilled_at <= (moment - pd.Timedelta(hours=early) - transit).to_pydatetime(),
+        Order.fulfilled_at > (previous - lag).to_pydatetime(), Order.fulfilled_at <= (moment - lag).to_pydatetime(),
         Order.is_deleted.is_(False), Order.status.not_in(NOT_SHIPPED)), times=["fulfilled_at"])
 
 
 def _recent_customers(conn, moment: pd.Timestamp, settings: EligibilitySettings) -> pd.DataFrame:
-    return read_large_frame(conn, select(Customer.customer_key, Customer.last_order_at).where(
-        Customer.last_order_at >= (moment - pd.Timedelta(days=settings.relationship_lookback_days)).to_pydatetime(),
-        Customer.last_order_at <= moment.to_pydatetime()), times=["last_order_at"])
+    """Customers who ordered in the year before the moment (as far as first and last orders tell)."""
+    return read_large_frame(conn, select(Customer.customer_key).where(
+        Customer.first_order_at <= moment.to_pydatetime(),
+        Customer.last_order_at >= (moment - pd.Timedelta(days=settings.relationship_lookback_days)).to_pydatetime()))
 
 
 def _contacts(conn, keys: list[str]) -> pd.DataFrame:
@@ -277,6 +318,7 @@ def _store(engine, as_of: date, run_id: str, scores: pd.DataFrame, breached: pd.
 
 
 def _escalate(block_name: str | None, as_of: date, breached: pd.DataFrame, log) -> str:
+    """Major complaints nobody has answered, past or near their deadline, not escalated before."""
     major = breached[breached["escalated"]]
     if major.empty:
         return "nothing to escalate"
@@ -318,7 +360,7 @@ def _service_review(engine, as_of: date, moment: pd.Timestamp, zone: str, score_
     first = as_of.replace(day=1)
     start = pd.Timestamp(datetime.combine(first, time(0))).tz_localize(zone).tz_convert("UTC")
     end = moment
-    days = (as_of - first).days + 1
+    days = (end - start) / pd.Timedelta(days=1)  # from the month's first midnight to the moment
     month_service = ServiceSettings(**{**service.__dict__, "window_days": days, "cause_lookback_days": days})
     with engine.connect() as conn:
         responses = _scored_responses(conn, start, end, as_of)
@@ -340,7 +382,7 @@ def _service_review(engine, as_of: date, moment: pd.Timestamp, zone: str, score_
               "|---|---|---|---|---|---|---|"]
     lines += [f"| {r.measure} | {r.cell} | {r.responses} | {_round(r.score)}% | {_round(r.low)} – {_round(r.high)} "
               f"| {r.target:.0f}% | {r.verdict} |" for r in levels.itertuples()]
-    breached = states[states["state"] == "breached"]
+    breached = states[(states["state"] == "breached") & (pd.to_datetime(states["created_at"], utc=True) > start)]
     lines += ["", f"Complaints that missed their first-reply deadline this month: {len(breached)} "
               f"({', '.join(f'{n} {level}' for level, n in breached['level'].value_counts().items()) or 'none'}).",
               "", "## Most frequent complaint causes", "", "| sku | cause | complaints | units sold |", "|---|---|---|---|"]

@@ -86,7 +86,7 @@ def _run_surveys(sandbox) -> list[dict]:
     invitations of one day are answered in the days after (its customers answer within three days)."""
     from datetime import datetime, time, timedelta, timezone
 
-    from flows.satisfaction_survey import satisfaction_survey
+    from flows.satisfaction_survey import satisfaction_survey, survey_dispatch
 
     anchor = sandbox.clock.now()
     days = [(anchor - timedelta(days=n)).date() for n in range(SURVEY_DAYS, 0, -1)]
@@ -95,6 +95,10 @@ def _run_surveys(sandbox) -> list[dict]:
         for day in days:
             sandbox.clock.set(datetime.combine(day, time(12), tzinfo=timezone.utc))
             summaries.append(satisfaction_survey(as_of=day))
+            # The hourly dispatch when it is morning in New York: shop-us's customers were asleep at 10:00 UTC.
+            afternoon = datetime.combine(day, time(14), tzinfo=timezone.utc)
+            sandbox.clock.set(afternoon)
+            survey_dispatch(at=afternoon)
         return summaries
     finally:
         sandbox.clock.set(anchor)

@@ -14,6 +14,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+DEVELOPMENT_SIGNING_KEY = b"shopops-development-survey-key"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOPOPS_", extra="ignore")
 
@@ -160,7 +163,19 @@ class Settings(BaseSettings):
     survey_min_responses: int = Field(default=30, ge=1, description="Fewer responses in a cell than this: no verdict.")
     survey_nps_target: float = Field(default=30.0, description="NPS a cell should reach.")
     survey_csat_target: float = Field(default=80.0, description="CSAT (% of 4–5) a cell should reach.")
-    survey_signing_key: SecretStr = Field(default=SecretStr("shopops-development-survey-key"),
+    sla_first_reply_hours: dict[str, float] = Field(
+        default={"general": 48.0, "urgent": 12.0, "major": 2.0},
+        description="Hours within which a complaint of each level must be answered.")
+    sla_first_reply_target: float = Field(default=95.0, description="% of complaints answered in time to aim for.")
+    sla_chat_first_response_seconds: float = Field(default=30.0, description="A chat is answered in time within this.")
+    sla_chat_target: float = Field(default=90.0, description="% of chats answered in time to aim for.")
+    sla_solved_within_hours: float = Field(default=24.0, description="A complaint should be solved within this.")
+    sla_solved_target: float = Field(default=80.0, description="% of complaints solved in time to aim for.")
+    complaint_cause_lookback_days: int = Field(default=90, ge=1, description="Days of complaints counted per SKU "
+                                               "and cause (replenishment's delisting warnings read them).")
+    survey_max_send_delay_days: int = Field(default=2, ge=0, description="An invitation not sent within this "
+                                            "many days of its date expires instead (no survey about old news).")
+    survey_signing_key: SecretStr = Field(default=SecretStr(DEVELOPMENT_SIGNING_KEY.decode()),
                                           description="HMAC key of the survey links. Set it in production.")
 
     # --- personal data ----------------------------------------------------------------

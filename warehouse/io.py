@@ -168,10 +168,11 @@ def stage_like(conn: Connection, table: str) -> str:
 
 
 def upsert_frame(conn: Connection, table: str, frame: pd.DataFrame, keys: Sequence[str],
-                 update: Sequence[str], only_if_changed: Sequence[str] = ()) -> int:
+                 update: Sequence[str], only_if_changed: Sequence[str] = (), newer_by: str | None = None) -> int:
     """Insert rows, or overwrite `update` columns where the key exists (set-based, one statement).
     With `only_if_changed`, an existing row is overwritten only when one of those columns differs,
-    so a re-run leaves unchanged rows (and their run ids) exactly as they were."""
+    so a re-run leaves unchanged rows (and their run ids) exactly as they were. With `newer_by`
+    (a time column), an older version never overwrites a newer one."""
     if frame.empty:
         return 0
     columns = list(keys) + [c for c in frame.columns if c not in keys]
@@ -179,9 +180,14 @@ def upsert_frame(conn: Connection, table: str, frame: pd.DataFrame, keys: Sequen
     insert_frame(conn, staged, frame, columns)
     names = ", ".join(columns)
     action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)) if update else "DO NOTHING"
+    conditions = []
     if update and only_if_changed:
         differs = "IS DISTINCT FROM" if is_postgres(conn) else "IS NOT"  # null-safe "differs"
-        action += " WHERE " + " OR ".join(f"{table}.{c} {differs} excluded.{c}" for c in only_if_changed)
+        conditions.append("(" + " OR ".join(f"{table}.{c} {differs} excluded.{c}" for c in only_if_changed) + ")")
+    if update and newer_by:
+        conditions.append(f"{table}.{newer_by} <= excluded.{newer_by}")
+    if conditions:
+        action += " WHERE " + " AND ".join(conditions)
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged} WHERE true "
         f"ON CONFLICT ({', '.join(keys)}) {action}"

@@ -2,9 +2,9 @@
 
 Triggers (one invitation per trigger and subject, whatever the number of runs):
 - delivery: an order delivered 24–48 h before the decision moment. Marketplaces give the ship time,
-  not the delivery: delivery is the ship time plus `transit_days`. Consecutive daily decisions
-  take consecutive 24 h slices, so every delivery is considered exactly once.
-- complaint: a complaint solved in the 24 h before the decision moment.
+  not the delivery: delivery is the ship time plus `transit_days`. Each decision takes the slice
+  since the day before's, so every delivery is considered exactly once (on daylight-saving days too).
+- complaint: a complaint solved since the day before's decision.
 - relationship: once a calendar quarter for each customer who ordered in the last year, spread
   over the quarter's days by the customer's key.
 
@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
+import phonenumbers
 
 TRIGGER_ORDER = {"complaint": 0, "delivery": 1, "relationship": 2}
 SURVEY_OF = {"delivery": "post_purchase", "complaint": "complaint", "relationship": "relationship"}
@@ -41,7 +43,7 @@ DECISION_COLUMNS = ["invitation_id", "trigger", "subject", "survey", "customer_k
 
 @dataclass(frozen=True)
 class EligibilitySettings:
-    delivery_after_hours: tuple[int, int] = (24, 48)
+    delivery_after_hours: int = 24
     transit_days: float = 3.0
     suppress_days: int = 30
     quiet_hours: tuple[int, int] = (21, 9)   # local: from 21:00 to 09:00
@@ -56,39 +58,39 @@ def invitation_id(trigger: pd.Series, subject: pd.Series) -> pd.Series:
 
 
 # -- candidates ---------------------------------------------------------------------------------
-def delivery_candidates(orders: pd.DataFrame, moment: pd.Timestamp, settings: EligibilitySettings) -> pd.DataFrame:
-    """orders: source, external_id, customer_key, fulfilled_at."""
+def delivery_candidates(orders: pd.DataFrame, previous: pd.Timestamp, moment: pd.Timestamp,
+                        settings: EligibilitySettings) -> pd.DataFrame:
+    """orders: source, external_id, customer_key, fulfilled_at. Deliveries that turned 24 hours old
+    since the previous decision (`previous`, that of the day before), so at most about 48 hours old:
+    consecutive decisions take consecutive slices, whatever daylight saving does to the day's length."""
     delivered = pd.to_datetime(orders["fulfilled_at"], utc=True) + pd.Timedelta(days=settings.transit_days)
-    early, late = settings.delivery_after_hours
-    due = orders[(delivered > moment - pd.Timedelta(hours=late)) & (delivered <= moment - pd.Timedelta(hours=early))]
+    early = pd.Timedelta(hours=settings.delivery_after_hours)
+    due = orders[(delivered > previous - early) & (delivered <= moment - early)]
     return pd.DataFrame({
         "trigger": "delivery", "subject": due["source"] + ":" + due["external_id"].astype(str),
         "customer_key": due["customer_key"], "source": due["source"], "external_order_id": due["external_id"],
         "ticket_id": None, "reason": "delivered a day or two ago"})
 
 
-def complaint_candidates(tickets: pd.DataFrame, moment: pd.Timestamp) -> pd.DataFrame:
-    """tickets: desk, ticket_id, customer_key, is_complaint, status, solved_at, store."""
+def complaint_candidates(tickets: pd.DataFrame, previous: pd.Timestamp, moment: pd.Timestamp) -> pd.DataFrame:
+    """tickets: desk, ticket_id, customer_key, is_complaint, solved_at, store. Complaints solved since
+    the previous decision."""
     solved = pd.to_datetime(tickets["solved_at"], utc=True)
-    done = tickets[tickets["is_complaint"].astype(bool) & tickets["status"].isin(["solved", "closed"])
-                   & (solved > moment - pd.Timedelta(days=1)) & (solved <= moment)]
+    done = tickets[tickets["is_complaint"].astype(bool) & (solved > previous) & (solved <= moment)]
     return pd.DataFrame({
         "trigger": "complaint", "subject": done["desk"] + ":" + done["ticket_id"].astype(str),
         "customer_key": done["customer_key"], "source": done["store"], "external_order_id": None,
-        "ticket_id": done["ticket_id"], "reason": "complaint solved in the last day"})
+        "ticket_id": done["ticket_id"], "reason": "complaint solved since the day before"})
 
 
-def relationship_candidates(customers: pd.DataFrame, moment: pd.Timestamp,
-                            settings: EligibilitySettings) -> pd.DataFrame:
-    """customers: customer_key, last_order_at. Each customer falls on one day of each quarter."""
-    quarter = moment.tz_convert("UTC").tz_localize(None).to_period("Q")
-    first_day = quarter.start_time.tz_localize("UTC")
-    days = (quarter.end_time.tz_localize("UTC").normalize() - first_day).days + 1
-    today = (moment.tz_convert("UTC").normalize() - first_day).days
-    recent = customers[pd.to_datetime(customers["last_order_at"], utc=True)
-                       >= moment - pd.Timedelta(days=settings.relationship_lookback_days)]
-    slot = recent["customer_key"].map(lambda key: int(key[:8], 16) % days)
-    chosen = recent[slot == today]
+def relationship_candidates(customers: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """customers: customer_key of those who ordered in the year before. Each falls on one day of each
+    quarter (of the business date), by its key."""
+    quarter = pd.Period(as_of, freq="Q")
+    days = (quarter.end_time.normalize() - quarter.start_time).days + 1
+    today = (pd.Timestamp(as_of) - quarter.start_time).days
+    slot = customers["customer_key"].str[:8].map(lambda prefix: int(prefix, 16)) % days
+    chosen = customers[slot == today]
     return pd.DataFrame({
         "trigger": "relationship", "subject": f"{quarter}:" + chosen["customer_key"],
         "customer_key": chosen["customer_key"], "source": None, "external_order_id": None, "ticket_id": None,
@@ -111,7 +113,8 @@ def decide(candidates: pd.DataFrame, customers: pd.DataFrame, contacted: pd.Data
     known = frame["customer_key"].notna()
     person = customers.reindex(frame["customer_key"].where(known, ""))
     has_email = person["email"].fillna("").astype(str).str.contains("@").to_numpy()
-    has_phone = person["phone"].fillna("").astype(str).str.len().gt(0).to_numpy()
+    has_phone = np.array([e164(phone, country) is not None
+                          for phone, country in zip(person["phone"].tolist(), person["country"].tolist())], dtype=bool)
     consent = person["accepts_marketing"].eq(True).to_numpy() | (not settings.require_consent)
     window = pd.Timedelta(days=settings.suppress_days)
     earlier = contacted.reindex(frame["customer_key"])
@@ -128,7 +131,7 @@ def decide(candidates: pd.DataFrame, customers: pd.DataFrame, contacted: pd.Data
     second = second.reindex(frame.index).to_numpy()
 
     reasons = [(~known.to_numpy(), "anonymous order: no customer to ask"),
-               (known.to_numpy() & ~has_email & ~has_phone, "no e-mail address or phone number"),
+               (known.to_numpy() & ~has_email & ~has_phone, "no e-mail address or valid phone number"),
                (known.to_numpy() & ~consent, "no consent to be contacted"),
                (recent, f"surveyed within {settings.suppress_days} days"),
                (complaint_open, "has an open complaint"),
@@ -138,7 +141,7 @@ def decide(candidates: pd.DataFrame, customers: pd.DataFrame, contacted: pd.Data
         suppression = suppression.where(~mask, suppression.where(suppression == "", suppression + "; ") + text)
     suppressed = (suppression != "").to_numpy()
 
-    send_after = _after_quiet_hours(person["country"].to_numpy(), moment, settings.quiet_hours, business_zone)
+    send_after = after_quiet_hours(person["country"].to_numpy(), moment, settings.quiet_hours, business_zone)
     deferred = ~suppressed & (send_after > moment).to_numpy()
     status = np.where(suppressed, "suppressed", np.where(deferred, "deferred", "pending"))
     reason = np.where(suppressed, "suppressed: " + suppression,
@@ -151,7 +154,7 @@ def decide(candidates: pd.DataFrame, customers: pd.DataFrame, contacted: pd.Data
     )[DECISION_COLUMNS]
 
 
-def _after_quiet_hours(countries: np.ndarray, moment: pd.Timestamp, quiet: tuple[int, int],
+def after_quiet_hours(countries: np.ndarray, moment: pd.Timestamp, quiet: tuple[int, int],
                        business_zone: str) -> pd.Series:
     """The decision moment, or the next end of quiet hours where the customer lives."""
     zones = pd.Series(countries, dtype=object).map(COUNTRY_ZONES).fillna(business_zone)
@@ -166,3 +169,16 @@ def _after_quiet_hours(countries: np.ndarray, moment: pd.Timestamp, quiet: tuple
                 wake = (local + pd.Timedelta(days=1)).normalize().replace(hour=end)
             result[zones == zone] = wake.tz_convert("UTC")
     return result
+
+
+def e164(phone, country) -> str | None:
+    """A phone number as `+<country code><number>`, read in the customer's country; None if invalid."""
+    if not isinstance(phone, str) or not phone.strip():
+        return None
+    try:
+        number = phonenumbers.parse(phone, country if isinstance(country, str) else None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -3,9 +3,9 @@ deadline, breaches and tickets about to breach, chats answered within 30 s, comp
 within 24 h, and the most frequent complaint causes per SKU.
 
 - A complaint's level comes from the desk's priority: urgent → major (2 h), high → urgent (12 h),
-  low or normal → general (48 h). "Handled" is the first reply; an unanswered complaint past its
-  deadline is a breach; one whose remaining time is under `at_risk_share` of its deadline is at
-  risk. Major ones escalate.
+  low or normal → general (48 h). "Handled" is the first reply (or solving it without one); an
+  unhandled complaint past its deadline is a breach; one whose remaining time is under
+  `at_risk_share` of its deadline is at risk. Major ones still unhandled escalate.
 - Compliance is measured over the complaints created in the `window_days` before the date whose
   outcome is known (answered, or past the deadline unanswered), with a Wilson interval.
 """
@@ -32,8 +32,8 @@ class ServiceSettings:
     chat_target: float = 90.0
     solved_within_hours: float = 24.0
     solved_target: float = 80.0
-    window_days: int = 7
-    cause_lookback_days: int = 90
+    window_days: float = 7
+    cause_lookback_days: float = 90
     min_responses: int = 30
 
 
@@ -46,7 +46,9 @@ def first_reply_status(tickets: pd.DataFrame, moment: pd.Timestamp, settings: Se
     complaints = tickets[tickets["is_complaint"].astype(bool) & (tickets["status"] != "deleted")
                          & (pd.to_datetime(tickets["created_at"], utc=True) <= moment)].copy()
     created = pd.to_datetime(complaints["created_at"], utc=True)
-    replied = pd.to_datetime(complaints["first_reply_at"], utc=True)
+    # Handled: first replied to, or solved without a public reply; only what had happened by `moment`.
+    solved = pd.to_datetime(complaints["solved_at"], utc=True)
+    replied = pd.concat([pd.to_datetime(complaints["first_reply_at"], utc=True), solved], axis=1).min(axis=1)
     replied = replied.where(replied <= moment)
     deadline = pd.to_timedelta(complaints["level"].map(settings.deadline_hours), unit="h")
     due = created + deadline
@@ -56,9 +58,12 @@ def first_reply_status(tickets: pd.DataFrame, moment: pd.Timestamp, settings: Se
          left <= deadline * settings.at_risk_share],
         ["met", "breached", "at risk"], "open")
     late = np.where(replied.notna(), (replied - due).dt.total_seconds(), (moment - due).dt.total_seconds()) / 3600
+    still_open = ~(solved <= moment)
     return complaints.assign(due_at=due, first_reply_at=replied, state=state,
                              hours_late=np.where(state == "breached", late, np.nan),
-                             escalated=(complaints["level"] == "major") & np.isin(state, ["breached", "at risk"]))
+                             # Escalated: a major complaint nobody has answered yet, past or near its deadline.
+                             escalated=(complaints["level"] == "major") & replied.isna() & still_open
+                             & np.isin(state, ["breached", "at risk"]))
 
 
 def service_scores(tickets: pd.DataFrame, chats: pd.DataFrame, moment: pd.Timestamp,
@@ -73,6 +78,7 @@ def service_scores(tickets: pd.DataFrame, chats: pd.DataFrame, moment: pd.Timest
         rows.append(_share_row("first_reply_sla", "level" if cell != "all" else "all", cell, len(group),
                                int((group["state"] == "met").sum()), settings.first_reply_target, settings))
     solved = pd.to_datetime(in_window["solved_at"], utc=True)
+    solved = solved.where(solved <= moment)  # as of the moment, whatever happened since
     created = pd.to_datetime(in_window["created_at"], utc=True)
     limit = pd.Timedelta(hours=settings.solved_within_hours)
     known = solved.notna() | (moment - created > limit)  # solved, or open past the limit

@@ -113,7 +113,7 @@ def sync_desk(engine: Engine, connector, *, secret: bytes, run_id: str, until: d
             if table == "tickets":
                 rows = rows.assign(loaded_at=pd.Timestamp(datetime.now(timezone.utc)))
             with write_transaction(engine) as conn:
-                upsert_frame(conn, table, rows, keys, [c for c in rows.columns if c not in keys])
+                upsert_frame(conn, table, rows, keys, [c for c in rows.columns if c not in keys], newer_by="updated_at")
             counts[stream] += len(rows)
             page_latest = rows["updated_at"].max()
             latest = page_latest if latest is None else max(latest, page_latest)

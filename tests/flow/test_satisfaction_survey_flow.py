@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from connectors.sandbox import Sandbox
-from flows.satisfaction_survey import satisfaction_survey
+from flows.satisfaction_survey import satisfaction_survey, survey_dispatch
 from shopops.blocks import save_reminder_block
 from shopops.settings import reset_settings_cache
 from tests.contract.conftest import ANCHOR, small_config
@@ -54,9 +54,14 @@ def moment_of(day) -> pd.Timestamp:
 
 
 def run_day(sandbox, day, **parameters):
-    """The run of a business date, at noon of it on the sandbox's clock (after the 10:00 decision)."""
+    """The run of a business date at noon of it on the sandbox's clock (after the 10:00 decision), then
+    the hourly dispatch at 14:00 UTC, 09:00 in New York: the shop-us customers deferred at 05:00 there."""
     sandbox.clock.set(datetime.combine(day, time(12), tzinfo=timezone.utc))
-    return satisfaction_survey(as_of=day, **parameters)
+    summary = satisfaction_survey(as_of=day, **parameters)
+    afternoon = datetime.combine(day, time(14), tzinfo=timezone.utc)
+    sandbox.clock.set(afternoon)
+    summary["afternoon dispatch"] = survey_dispatch(at=afternoon)
+    return summary
 
 
 MAJOR_TICKET = "990001"
@@ -144,6 +149,9 @@ def test_invitations_are_decided_once_sent_once_and_never_twice_to_a_customer(su
     assert len(sent) >= 30 and set(invitations["trigger"]) >= {"delivery", "complaint"}
     assert invitations["reason"].str.len().gt(0).all()
     assert set(invitations["status"]) <= {"sent", "suppressed", "deferred", "failed"}
+    # The shop-us customers, at 05:00 in New York when the day is decided, got theirs at 09:00 there.
+    us = sent[sent["source"] == "shop-us"]
+    assert len(us) >= 10 and (pd.to_datetime(us["send_after"], utc=True).dt.hour == 14).all()
     # What the SMTP server and the SMS endpoint received is exactly what is recorded as sent.
     assert len(emails) == int((sent["channel"] == "email").sum())
     assert len(messages) == int((sent["channel"] == "sms").sum())

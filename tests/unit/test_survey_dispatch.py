@@ -100,25 +100,42 @@ def test_a_crash_mid_dispatch_never_sends_anybody_a_second_invitation(engine, sm
     people = customers(engine, CUSTOMERS[:5])
     decide_for(engine, people, CUSTOMERS[:5], MOMENT, "o", "run-1")
     before = len(smtp_sandbox.sent_emails())
-    # Batches of two: the first goes out, the second is marked `sending` and dies after one message,
-    # the fifth invitation is still only `claimed`.
+    # Batches of two: the first goes out, the second is taken (`sending`) and the process dies after
+    # its first message; the fifth invitation was never taken.
     with pytest.raises(Crash):
         dispatch(engine, MOMENT, "run-1", mail=CrashingMail(mail(), crash_at=4), link=link, signing_key=KEY,
                  batch_size=2)
-    assert statuses(engine) == {"sent": 2, "sending": 2, "claimed": 1}
+    assert statuses(engine) == {"sent": 2, "sending": 2, "pending": 1}
     assert sum(received(smtp_sandbox, before).values()) == 3
-    # A new run right away leaves the dead run's rows alone (it may still be running) …
+    # A new run right away sends the one never taken and leaves the dead run's batch alone (it may be alive) …
     second = dispatch(engine, MOMENT, "run-2", mail=mail(), link=link, signing_key=KEY)
-    assert sum(second.sent.values()) == 0 and statuses(engine)["sending"] == 2
-    # … and half an hour later: `claimed` was never tried, so it is sent; `sending` may have arrived: never again.
+    assert (second.sent["email"], second.interrupted) == (1, 0) and statuses(engine)["sending"] == 2
+    # … and half an hour later that batch may have arrived: `interrupted`, never sent again.
     with write_transaction(engine) as conn:
-        conn.execute(text("UPDATE survey_invitations SET updated_at = :old WHERE status IN ('claimed', 'sending')"),
+        conn.execute(text("UPDATE survey_invitations SET updated_at = :old WHERE status = 'sending'"),
                      {"old": datetime(2026, 1, 1, tzinfo=timezone.utc)})
     third = dispatch(engine, MOMENT, "run-3", mail=mail(), link=link, signing_key=KEY)
-    assert (third.returned, third.interrupted, third.sent["email"]) == (1, 2, 1)
+    assert (third.interrupted, third.sent["email"]) == (2, 0)
     assert statuses(engine) == {"sent": 3, "interrupted": 2}
     assert max(received(smtp_sandbox, before).values()) == 1  # nobody twice
     assert sum(received(smtp_sandbox, before).values()) == 4
+
+
+def test_quiet_hours_are_checked_again_when_sending_and_old_invitations_expire(engine, smtp_sandbox, mail):
+    people = customers(engine, CUSTOMERS[:3])
+    decide_for(engine, people, CUSTOMERS[:2], MOMENT, "o", "decide")
+    decide_for(engine, people, CUSTOMERS[2:3], MOMENT - pd.Timedelta(days=3), "old", "decide")
+    # 22:00 in Berlin: both due ones wait for 09:00 there; the one three days old expires.
+    night = pd.Timestamp("2026-11-18T21:00:00Z")
+    counts = dispatch(engine, night, "night", mail=mail(), link=link, signing_key=KEY, business_zone="Europe/Berlin")
+    assert (counts.sent["email"], counts.deferred, counts.expired) == (0, 2, 1)
+    with engine.connect() as conn:
+        rows = pd.read_sql("SELECT status, send_after FROM survey_invitations ORDER BY status", conn)
+    assert rows["status"].tolist() == ["deferred", "deferred", "expired"]
+    assert (pd.to_datetime(rows["send_after"][:2], utc=True) == pd.Timestamp("2026-11-19T08:00:00Z")).all()
+    morning = dispatch(engine, pd.Timestamp("2026-11-19T08:00:00Z"), "morning", mail=mail(), link=link,
+                       signing_key=KEY)
+    assert morning.sent["email"] == 2
 
 
 def test_overlapping_runs_of_two_dates_invite_each_customer_once(engine, smtp_sandbox, mail):

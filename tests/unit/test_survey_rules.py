@@ -36,7 +36,7 @@ def decided(rows, people, contacted=NO_CONTACTS, open_complaints=(), moment=MOME
 def test_every_suppression_rule_gives_its_reason():
     people = customers(ok={}, no_contact={"email": None, "phone": None}, no_consent={"accepts_marketing": False},
                        unknown_consent={"accepts_marketing": None}, recent={}, later={}, just_sent={}, complaining={},
-                       sms={"email": None})
+                       sms={"email": None, "phone": "030 1234567"}, bad_phone={"email": None, "phone": "12"})
     day = pd.Timedelta(days=1)
     contacted = pd.DataFrame({  # decided 29 days before; 29 days after (a backfill); really sent yesterday
         "nearest": [MOMENT - 29 * day, MOMENT + 29 * day, MOMENT - 300 * day, MOMENT - 31 * day],
@@ -46,7 +46,8 @@ def test_every_suppression_rule_gives_its_reason():
     result = decided(rows, people, contacted, open_complaints={"complaining"})
     assert result.loc["ok", "status"] == "pending" and result.loc["ok", "channel"] == "email"
     assert result.loc["sms", "status"] == "pending" and result.loc["sms", "channel"] == "sms"
-    assert "no e-mail address or phone number" in result.loc["no_contact", "reason"]
+    assert "no e-mail address or valid phone number" in result.loc["no_contact", "reason"]
+    assert "no e-mail address or valid phone number" in result.loc["bad_phone", "reason"]
     assert "no consent" in result.loc["no_consent", "reason"] and "no consent" in result.loc["unknown_consent", "reason"]
     for key in ("recent", "later", "just_sent"):
         assert "surveyed within 30 days" in result.loc[key, "reason"], key
@@ -92,14 +93,26 @@ def test_delivery_slices_of_consecutive_days_meet_without_gaps_or_overlaps():
     fulfilled = pd.date_range("2026-11-14", periods=24 * 6, freq="h", tz="UTC")
     orders = pd.DataFrame({"source": "shop", "external_id": [str(i) for i in range(len(fulfilled))],
                            "customer_key": "k", "fulfilled_at": fulfilled})
-    days = [delivery_candidates(orders, MOMENT + pd.Timedelta(days=d), SETTINGS) for d in range(-1, 2)]
+    moments = [MOMENT + pd.Timedelta(days=d) for d in range(-2, 2)]
+    days = [delivery_candidates(orders, previous, moment, SETTINGS) for previous, moment in zip(moments, moments[1:])]
     subjects = pd.concat(days)["subject"]
     assert subjects.is_unique and len(subjects) == 3 * 24
-    # Delivered = shipped + 3 days; today (09:00 on the 20th) takes deliveries 24–48 h old,
-    # (09:00 on the 18th, 09:00 on the 19th], so shipments in (09:00 on the 15th, 09:00 on the 16th].
+    # Delivered = shipped + 3 days; today (09:00 on the 20th) takes deliveries that turned 24 h old
+    # since yesterday's decision: delivered in (09:00 on the 18th, 09:00 on the 19th], shipped 3 days before.
     today = days[1]
     shipped = orders.set_index("external_id").loc[today["external_order_id"], "fulfilled_at"]
     assert shipped.min() == pd.Timestamp("2026-11-15T10:00:00Z") and shipped.max() == pd.Timestamp("2026-11-16T09:00:00Z")
+
+
+def test_the_day_daylight_saving_ends_loses_no_delivery():
+    # 10:00 in Berlin: 08:00 UTC on 24 October, 09:00 UTC on the 25th (the clocks went back): 25 hours.
+    moments = [pd.Timestamp(f"2026-10-{day} 10:00", tz="Europe/Berlin").tz_convert("UTC") for day in (23, 24, 25, 26)]
+    fulfilled = pd.date_range("2026-10-18", periods=6 * 24 * 60, freq="min", tz="UTC")
+    orders = pd.DataFrame({"source": "shop", "external_id": [str(i) for i in range(len(fulfilled))],
+                           "customer_key": "k", "fulfilled_at": fulfilled})
+    days = [delivery_candidates(orders, previous, moment, SETTINGS) for previous, moment in zip(moments, moments[1:])]
+    assert [len(day) for day in days] == [24 * 60, 25 * 60, 24 * 60]
+    assert pd.concat(days)["subject"].is_unique
 
 
 def test_complaint_and_relationship_candidates():
@@ -107,12 +120,13 @@ def test_complaint_and_relationship_candidates():
                             "is_complaint": [True, True, False], "status": ["solved", "open", "solved"],
                             "solved_at": [MOMENT - pd.Timedelta(hours=3), None, MOMENT - pd.Timedelta(hours=1)],
                             "store": "shop"})
-    assert complaint_candidates(tickets, MOMENT)["ticket_id"].tolist() == ["1"]
+    assert complaint_candidates(tickets, MOMENT - pd.Timedelta(days=1), MOMENT)["ticket_id"].tolist() == ["1"]
     keys = pd.Series([f"{i:08x}" + "0" * 56 for i in range(920)])
-    people = pd.DataFrame({"customer_key": keys, "last_order_at": MOMENT - pd.Timedelta(days=10)})
-    per_day = [len(relationship_candidates(people, pd.Timestamp("2026-10-01T09:00Z") + pd.Timedelta(days=d), SETTINGS))
-               for d in range(92)]
+    people = pd.DataFrame({"customer_key": keys})
+    first = pd.Timestamp("2026-10-01").date()
+    per_day = [len(relationship_candidates(people, first + pd.Timedelta(days=d))) for d in range(92)]
     assert sum(per_day) == 920 and max(per_day) == 10  # every customer once in Q4 (92 days), spread evenly
+    assert relationship_candidates(people, first)["subject"].str.startswith("2026Q4:").all()
 
 
 def test_the_same_trigger_and_subject_always_give_the_same_invitation():
@@ -166,14 +180,19 @@ def test_first_reply_deadlines_by_level_breaches_and_tickets_about_to_breach():
         _ticket("3", "high", 11),                                      # urgent, 12 h: 1 h left of 12 → at risk
         _ticket("4", "normal", 30),                                    # general, 48 h: 18 h left → open
         _ticket("5", "low", 50),                                       # general: unanswered, 2 h past
+        _ticket("6", "urgent", 3),                                     # major: unanswered, 1 h past
+        _ticket("7", "urgent", 4, solved_hours=1),                     # major, solved without a reply in 1 h: met
     ])
     tickets["level"] = levels(tickets["priority"])
-    assert tickets["level"].tolist() == ["major", "major", "urgent", "general", "general"]
+    assert tickets["level"].tolist() == ["major", "major", "urgent", "general", "general", "major", "major"]
     states = first_reply_status(tickets, MOMENT, ServiceSettings()).set_index("ticket_id")
-    assert states["state"].to_dict() == {"1": "met", "2": "breached", "3": "at risk", "4": "open", "5": "breached"}
+    assert states["state"].to_dict() == {"1": "met", "2": "breached", "3": "at risk", "4": "open", "5": "breached",
+                                         "6": "breached", "7": "met"}
     assert states.loc["2", "hours_late"] == pytest.approx(1.0) and states.loc["5", "hours_late"] == pytest.approx(2.0)
-    assert states["escalated"].to_dict() == {"1": False, "2": True, "3": False, "4": False, "5": False}
-    assert sorted(breaches(states.reset_index(), MOMENT, ServiceSettings())["ticket_id"]) == ["2", "3", "5"]
+    # Escalated: only a major complaint still unanswered (2 was answered, late: nothing left to chase).
+    assert states["escalated"].to_dict() == {"1": False, "2": False, "3": False, "4": False, "5": False, "6": True,
+                                             "7": False}
+    assert sorted(breaches(states.reset_index(), MOMENT, ServiceSettings())["ticket_id"]) == ["2", "3", "5", "6"]
 
 
 def test_compliance_counts_only_settled_complaints_and_chats_within_30_seconds():
