@@ -275,8 +275,9 @@ def _scored_responses(conn, since: pd.Timestamp, until: pd.Timestamp, as_of: dat
     by_order["category"] = by_order["category"].fillna(ticket_category)
     for name in ("nps", "csat"):
         by_order[name] = pd.to_numeric(by_order[name], errors="coerce")
-    iso = by_order["submitted_at"].dt.isocalendar()
-    by_order["week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    codes, days = pd.factorize(by_order["submitted_at"].dt.normalize())  # one label per day, not per row
+    labels = np.array([f"{day.isocalendar()[0]}-W{day.isocalendar()[1]:02d}" for day in days], dtype=object)
+    by_order["week"] = labels[codes] if len(codes) else pd.Series(dtype=object)
     return by_order.rename(columns={"source": "channel"})
 
 

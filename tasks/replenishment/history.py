@@ -49,6 +49,8 @@ def stock_matrix(snapshots: pd.DataFrame, items: pd.MultiIndex, start: pd.Timest
     only when the value changes). Rows before `start` set the opening stock (the latest wins).
     Until an item's first row nothing is known: NaN. A location not seen yet counts as 0.
     """
+    if snapshots.empty:  # no stock known before the date (a first run, a backfill before the first sync)
+        return np.full((len(items), days + 2), np.nan)
     item, day = item_positions(snapshots, items), day_numbers(snapshots["day"], start)
     keep = (item >= 0) & (day <= days)
     item, day = item[keep], day[keep]

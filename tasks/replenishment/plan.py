@@ -91,9 +91,10 @@ def load_history(conn: Connection, start: date, end: date, pools: dict[str, str]
 
 
 def complaints_by_sku(conn: Connection, as_of: date) -> pd.DataFrame:
-    """The support desk's complaints per SKU (the satisfaction survey's latest count by the date):
-    complaints, units sold in the same window, and the most frequent cause."""
-    latest = select(func.max(ComplaintCause.score_date)).where(ComplaintCause.score_date <= as_of).scalar_subquery()
+    """The support desk's complaints per SKU (the satisfaction survey's latest count before the date, so
+    the plan does not depend on which of the two ran first that day): complaints, units sold in the
+    same window, and the most frequent cause."""
+    latest = select(func.max(ComplaintCause.score_date)).where(ComplaintCause.score_date < as_of).scalar_subquery()
     rows = read_frame(conn, select(ComplaintCause.sku, ComplaintCause.cause, ComplaintCause.complaints,
                                    ComplaintCause.units_sold, ComplaintCause.rank).where(
         ComplaintCause.score_date == latest))

@@ -78,3 +78,15 @@ def test_item_totals_sum_a_column_per_item_over_the_window():
         ("A", "wh1", "2026-11-05", 9), ("C", "wh1", "2026-11-01", 9),   # outside the days; not an item
     ], ["sku", "location", "day", "returned"])
     assert item_totals(sales, ITEMS, START, 4, "returned").tolist() == [3, 0, 4]
+
+
+def test_no_stock_known_yet_is_unknown_on_every_day():
+    import numpy as np
+    import pandas as pd
+
+    from tasks.replenishment.history import stock_matrix
+
+    items = pd.MultiIndex.from_tuples([("A", "shop"), ("B", "shop")], names=["sku", "location"])
+    empty = pd.DataFrame({"sku": [], "location": [], "location_id": [], "day": pd.to_datetime([]), "available": []})
+    stock = stock_matrix(empty, items, pd.Timestamp("2026-11-01"), 5)
+    assert stock.shape == (2, 7) and np.isnan(stock).all()

@@ -1,0 +1,1 @@
+"""Running the product: the load gate before the operational flows, backfills."""
