@@ -46,6 +46,7 @@ def test_the_day_loads_then_runs_the_four_flows(configured, engine):
                                        "FROM replenishment_suggestions ORDER BY sku, location", conn))
 
 
+@pytest.mark.parametrize("warehouse_url", ["sqlite"], indirect=True)  # the other two cover PostgreSQL
 def test_one_flow_failing_does_not_stop_the_others_but_fails_the_day(configured, engine, monkeypatch):
     @flow(name="promotion-review")
     def broken_review(as_of, read_marketplaces=True):

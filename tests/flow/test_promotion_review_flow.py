@@ -116,6 +116,8 @@ def test_the_same_date_twice_gives_the_same_rows(reviewed, engine):
 # --- the sandbox's promotions, whose true effects its generator knows ------------------------
 
 SANDBOX_DAYS = 120
+# A 120-day sandbox ingested per test: on SQLite only (the hand-built tests above cover PostgreSQL).
+SQLITE_ONLY = pytest.mark.parametrize("warehouse_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +164,7 @@ def _reviewed(engine) -> pd.DataFrame:
             .merge(codes, on="promotion_id", how="left"))
 
 
+@SQLITE_ONLY
 def test_the_marketplaces_promotions_alone_are_reviewed_and_then_give_way_to_the_calendar(sandbox_reviewed):
     with_calendar, (summary, from_marketplaces, after, truth) = sandbox_reviewed
     assert summary["marketplace_errors"] == {}
@@ -180,6 +183,7 @@ def test_the_marketplaces_promotions_alone_are_reviewed_and_then_give_way_to_the
     assert (after["origin"] == "calendar").all() and after["promotion_id"].is_unique
 
 
+@SQLITE_ONLY
 def test_the_sandbox_promotions_are_attributed_to_the_orders_that_used_them(sandbox_reviewed):
     sandbox_reviewed = sandbox_reviewed[0]
     rows = sandbox_reviewed[sandbox_reviewed["orders_true"] >= 20]
@@ -191,6 +195,7 @@ def test_the_sandbox_promotions_are_attributed_to_the_orders_that_used_them(sand
     assert ((gifts["gift_units_attributed"] - gifts["gift_units_true"]).abs() <= 0.1 * gifts["gift_units_true"]).all()
 
 
+@SQLITE_ONLY
 def test_the_sandbox_promotions_true_lift_is_recovered_within_the_stated_tolerance(sandbox_reviewed):
     """Tolerance: for the promotions with at least 100 baseline units in scope (member-only ones
     are left out: the warehouse cannot tell members, so their lift is diluted over every customer),
