@@ -79,7 +79,8 @@ def daily_operations(as_of: date | None = None, ingest: bool = True, only: list[
         raise ValueError(f"daily-operations: no operational flow named {', '.join(unknown)} "
                          f"(known: {', '.join(OPERATIONS)})")
     cut_off = _cut_off(as_of, settings.business_timezone)
-    sources = [s.name for s in load_sources(settings.resolved_sources_file())]
+    configs = load_sources(settings.resolved_sources_file())
+    sources = [config.name for config in configs]
 
     load_run_id = None
     if ingest:
@@ -87,7 +88,6 @@ def daily_operations(as_of: date | None = None, ingest: bool = True, only: list[
         load_run_id = str(state.state_details.flow_run_id)
         if not state.is_completed():
             raise GateClosed(f"daily-operations {as_of}: the load failed, so nothing else runs — {state.message}")
-    configs = load_sources(settings.resolved_sources_file())
     read = import_marketplace_promotions(engine, configs)  # before the four: replenishment stocks for them
     promotion_errors = {r.source: r.error for r in read if r.error}
     problems = gate_problems(engine, sources, cut_off, load_run_id)
