@@ -9,7 +9,8 @@ sources:
     catalog: true                 # this shop's catalogue is the product master (default: first shopify)
     rate_limit: {bucket: 40, leak_per_second: 2}   # shopify only; Plus shops have more
     credentials:
-      access_token: {env: SHOPIFY_SHOP_US_TOKEN}   # or {block: shop-us-token}: a Prefect Secret block
+      access_token: {env: SHOPIFY_SHOP_US_TOKEN}   # or {block: shop-us-token}: a Prefect Secret block,
+      #   or {block: shopops-marketplace-credentials/shop-us}: its access_token field
   - name: woo-eu
     kind: woocommerce
     base_url: https://shop.example.eu
@@ -114,6 +115,8 @@ def resolve_secret(source: str, key: str, ref: dict[str, str] | None) -> str:
         if not value:
             raise ConfigError(f"{source}: credentials.{key} reads environment variable {ref['env']}, which is not set")
         return value
+    if "/" in ref["block"]:  # "shopops-marketplace-credentials/NAME": the field named like the key
+        return _credentials_block_field(source, key, ref["block"])
     from prefect.blocks.system import Secret
 
     try:
@@ -123,3 +126,17 @@ def resolve_secret(source: str, key: str, ref: dict[str, str] | None) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{source}: Prefect Secret block {ref['block']!r} is empty or not a string")
     return value
+
+
+def _credentials_block_field(source: str, key: str, name: str) -> str:
+    from prefect.blocks.core import Block
+
+    try:
+        block = Block.load(name)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: credentials.{key} reads Prefect block {name!r}: {exc}") from None
+    value = getattr(block, key, None)
+    secret = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+    if not isinstance(secret, str) or not secret:
+        raise ConfigError(f"{source}: Prefect block {name!r} has no {key}")
+    return secret

@@ -11,6 +11,7 @@ of which failed and why.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, task
@@ -20,7 +21,9 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.sources import load_sources
+from flows.alerts import FAILURE_HOOKS
 from flows.business_date import business_date
+from flows.run_lock import one_run_per_date
 from flows.ingest import ingest_orders
 from flows.price_monitoring import price_monitoring
 from flows.promotion_review import promotion_review
@@ -52,21 +55,25 @@ def _run_name() -> str:
 
 
 @task(name="operational flow", task_run_name="{name} · {as_of}")
-def run_operation(name: str, as_of: date) -> dict:
-    return OPERATIONS[name](as_of=as_of, **PARAMETERS.get(name, {}))
+def run_operation(name: str, as_of: date, parameters: dict) -> dict:
+    return OPERATIONS[name](as_of=as_of, **{**PARAMETERS.get(name, {}), **parameters})
 
 
-@flow(name="daily-operations", flow_run_name=_run_name, log_prints=False,
+@flow(**FAILURE_HOOKS, name="daily-operations", flow_run_name=_run_name, log_prints=False,
       task_runner=ThreadPoolTaskRunner(max_workers=len(OPERATIONS)),
       description="Load the day's orders, check they are all in, then run replenishment, price monitoring, "
                   "promotion review and the satisfaction survey side by side.")
-def daily_operations(as_of: date | None = None, ingest: bool = True, only: list[str] | None = None) -> dict:
+@one_run_per_date("daily-operations")
+def daily_operations(as_of: date | None = None, ingest: bool = True, only: list[str] | None = None,
+                     parameters: dict[str, dict[str, Any]] | None = None) -> dict:
     """The business date's whole day of work.
 
     Args:
         as_of: Business date. Empty: the date the run was scheduled for, in the business time zone.
         ingest: Load the orders first. Off: only the gate is checked against what is already loaded.
         only: Run only these of replenishment, price-monitoring, promotion-review, satisfaction-survey.
+        parameters: Further parameters per flow, e.g. {"replenishment": {"reminder_block":
+            "custom-webhook/purchasing"}, "satisfaction-survey": {"escalation_block": "slack-webhook/care"}}.
     """
     install_redaction()
     log = get_logger("shopops.flows")
@@ -74,7 +81,8 @@ def daily_operations(as_of: date | None = None, ingest: bool = True, only: list[
     settings = get_settings()
     engine = get_engine()
     check_schema(engine)
-    unknown = sorted(set(only or []) - set(OPERATIONS))
+    parameters = parameters or {}
+    unknown = sorted((set(only or []) | set(parameters)) - set(OPERATIONS))
     if unknown:
         raise ValueError(f"daily-operations: no operational flow named {', '.join(unknown)} "
                          f"(known: {', '.join(OPERATIONS)})")
@@ -97,7 +105,7 @@ def daily_operations(as_of: date | None = None, ingest: bool = True, only: list[
     log.info("daily operations %s: orders of %d sources loaded up to %s and reconciled; starting %s", as_of,
              len(sources), f"{cut_off:%Y-%m-%d %H:%M} UTC", ", ".join(only or OPERATIONS))
 
-    futures = {name: run_operation.submit(name, as_of) for name in (only or OPERATIONS)}
+    futures = {name: run_operation.submit(name, as_of, parameters.get(name, {})) for name in (only or OPERATIONS)}
     wait(list(futures.values()))
     outcome, failures, results = {}, {}, {}
     for name, future in futures.items():

@@ -20,6 +20,8 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from connectors import build_connector
 from connectors.http import AuthError
 from connectors.sources import ConfigError, SourceConfig, catalog_source, load_sources
+from flows.alerts import FAILURE_HOOKS
+from shopops.dask import cluster_name, dask_task_runner
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
 from tasks.catalog import CatalogReport, sync_shopify_catalog
@@ -83,8 +85,8 @@ def _short(value) -> str:
 
 @contextmanager
 def _source_tasks(settings, configs: list[SourceConfig], windows: dict[str, tuple[datetime, datetime]]):
-    """Submit per-source tasks to the flow's threads, or spread them over the flow's own process
-    and a pool of worker processes.
+    """Submit per-source tasks to the flow's threads, spread them over the flow's own process
+    and a pool of worker processes, or send them to a Dask cluster.
 
     "auto" takes processes for a window longer than `ingest_processes_above_hours` over several
     sources (a backfill or a first load: the sources' work then shares no GIL), threads otherwise
@@ -106,6 +108,11 @@ def _source_tasks(settings, configs: list[SourceConfig], windows: dict[str, tupl
     if kind == "threads":
         log.info("ingest-orders: %d source(s) on threads", len(configs))
         yield kind, on_threads, on_threads
+        return
+    if kind == "dask":
+        with dask_task_runner(settings) as runner:
+            log.info("ingest-orders: %d source(s) on Dask: %s", len(configs), cluster_name(settings))
+            yield kind, on_threads, lambda task, **parameters: runner.submit(task, parameters)
         return
     workers = settings.ingest_worker_processes or max(1, (os.cpu_count() or 2) - 1)
     away = _away_sources(configs, workers)
@@ -129,7 +136,7 @@ def _away_sources(configs: list[SourceConfig], workers: int) -> set[str]:
     return {c.name for position, c in enumerate(configs) if position % (workers + 1) != 0}
 
 
-@flow(name="ingest-orders", flow_run_name=_run_name, log_prints=False, task_runner=ThreadPoolTaskRunner(),
+@flow(**FAILURE_HOOKS, name="ingest-orders", flow_run_name=_run_name, log_prints=False, task_runner=ThreadPoolTaskRunner(),
       description="Pull orders (and Shopify catalogues) from every configured marketplace into the warehouse: "
                   "clean, validate with Great Expectations, quarantine what fails, load idempotently.")
 def ingest_orders(sources: list[str] | None = None, start: datetime | None = None,

@@ -16,7 +16,9 @@ from prefect.runtime import flow_run
 from sqlalchemy import func, select
 
 from connectors.crawler import CrawlPolicy, Crawler
+from flows.alerts import FAILURE_HOOKS
 from flows.business_date import business_date
+from flows.run_lock import one_run_per_date
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
 from tasks.catalogue_on import products_on
@@ -36,9 +38,10 @@ def _run_name() -> str:
     return f"price monitoring · {(flow_run.parameters or {}).get('as_of') or 'scheduled date'}"
 
 
-@flow(name="price-monitoring", flow_run_name=_run_name, log_prints=False,
+@flow(**FAILURE_HOOKS, name="price-monitoring", flow_run_name=_run_name, log_prints=False,
       description="Crawl competitors' product pages politely, compute the market per SKU, recommend prices "
                   "within cost floors and flag abnormal moves and broken scrapes.")
+@one_run_per_date("price-monitoring")
 def price_monitoring(as_of: date | None = None, crawl: bool = True, traffic_gap_min: float = 0.03,
                      traffic_gap_max: float = 0.05, min_margin: float = 0.10, max_markup: float = 2.0,
                      max_daily_change: float = 0.10, member_gap: float = 0.05, move_threshold: float = 0.15,
@@ -47,7 +50,7 @@ def price_monitoring(as_of: date | None = None, crawl: bool = True, traffic_gap_
     (re-running replaces that date's rows).
 
     Args:
-        as_of: Business date. Empty: the date the run was scheduled for (UTC).
+        as_of: Business date. Empty: the date the run was scheduled for, in the business time zone.
         crawl: Crawl the competitor catalogue first (observations are dated by each site's clock).
             Off for a backfill: past dates are computed from the stored observations.
         traffic_gap_min: Traffic-driving SKUs sit at least this share below the market average.

@@ -18,7 +18,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from sqlalchemy import Float, Numeric, and_, case, cast, delete, func, or_, select
 
+from flows.alerts import FAILURE_HOOKS
 from flows.business_date import business_date
+from flows.run_lock import one_run_per_date
 from connectors.sources import load_sources
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
@@ -42,16 +44,17 @@ def _run_name() -> str:
     return f"promotion review · {(flow_run.parameters or {}).get('as_of') or 'scheduled date'}"
 
 
-@flow(name="promotion-review", flow_run_name=_run_name, log_prints=False,
+@flow(**FAILURE_HOOKS, name="promotion-review", flow_run_name=_run_name, log_prints=False,
       description="Attribute orders to promotions and review each against a baseline: lift, pull-forward, "
                   "cannibalisation, cost, ROI and a verdict with its uncertainty.")
+@one_run_per_date("promotion-review")
 def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None = None, pre_days: int = 28,
                      post_days: int = 14, min_pre_days: int = 14, min_orders: int = 20,
                      repeat_days: int = 60, read_marketplaces: bool = True) -> dict:
     """Write promotion_attributions and promotion_reviews for `as_of` (re-running replaces them).
 
     Args:
-        as_of: Business date. Empty: the date the run was scheduled for (UTC).
+        as_of: Business date. Empty: the date the run was scheduled for, in the business time zone.
         promotion_ids: Only these promotions (ids as in the promotions table). Empty: every promotion
             that started by the date.
         pre_days: Clean days before the start that make the baseline (days of other promotions are

@@ -14,7 +14,9 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
 from connectors.sources import load_sources
+from flows.alerts import FAILURE_HOOKS
 from flows.business_date import business_date
+from flows.run_lock import one_run_per_date
 from shopops.blocks import notify
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
@@ -32,9 +34,10 @@ def _run_name(title: str):
     return lambda: f"{title} · {(flow_run.parameters or {}).get('as_of') or 'scheduled date'}"
 
 
-@flow(name="replenishment", flow_run_name=_run_name("replenishment"), log_prints=False,
+@flow(**FAILURE_HOOKS, name="replenishment", flow_run_name=_run_name("replenishment"), log_prints=False,
       description="Demand per SKU and stock pool, safety stock, reorder points and quantities, "
                   "and stock alerts for one business date.")
+@one_run_per_date("replenishment")
 def replenishment(as_of: date | None = None, history_days: int = 90, best_seller_cover_days: float = 15.0,
                   best_seller_revenue_share: float = 0.8, service_level: float = 0.95, review_days: float = 7.0,
                   target_cover_days: float = 30.0, default_lead_time_days: int = 14,
@@ -43,7 +46,7 @@ def replenishment(as_of: date | None = None, history_days: int = 90, best_seller
     """Write replenishment_suggestions and stock_alerts for `as_of` (re-running replaces that date's rows).
 
     Args:
-        as_of: Business date to plan for. Empty: the date the run was scheduled for (UTC).
+        as_of: Business date to plan for. Empty: the date the run was scheduled for, in the business time zone.
         history_days: Days of sales before `as_of` that demand is learnt from.
         best_seller_cover_days: Safety stock of best sellers, in days of forecast sales.
         best_seller_revenue_share: Best sellers are the SKUs making up this share of revenue, top down.
@@ -105,7 +108,7 @@ def replenishment(as_of: date | None = None, history_days: int = 90, best_seller
     return summary
 
 
-@flow(name="replenishment-backtest", flow_run_name=_run_name("replenishment back-test"), log_prints=False,
+@flow(**FAILURE_HOOKS, name="replenishment-backtest", flow_run_name=_run_name("replenishment back-test"), log_prints=False,
       description="The service level the replenishment policy would have reached over the last days, "
                   "against its target.")
 def replenishment_backtest(as_of: date | None = None, test_days: int = 28, history_days: int = 90,
@@ -116,7 +119,7 @@ def replenishment_backtest(as_of: date | None = None, test_days: int = 28, histo
     up to `as_of`, and report the cycle service level and fill rate per tier (reads only).
 
     Args:
-        as_of: The test ends the day before this date. Empty: the date the run was scheduled for (UTC).
+        as_of: The test ends the day before this date. Empty: the date the run was scheduled for, in the business time zone.
         test_days: Days the policy is played over; lead times longer than this complete no cycle.
         history_days: Days of sales before the split that demand is learnt from.
         best_seller_cover_days: Safety stock of best sellers, in days of forecast sales.

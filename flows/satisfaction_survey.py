@@ -19,7 +19,9 @@ from prefect.runtime import flow_run
 from sqlalchemy import and_, delete, func, or_, select
 
 from connectors.services import load_services
+from flows.alerts import FAILURE_HOOKS
 from flows.business_date import business_date
+from flows.run_lock import one_run_per_date
 from shopops.blocks import notify
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import DEVELOPMENT_SIGNING_KEY, get_settings
@@ -43,15 +45,16 @@ def _run_name() -> str:
     return f"satisfaction survey · {(flow_run.parameters or {}).get('as_of') or 'scheduled date'}"
 
 
-@flow(name="satisfaction-survey", flow_run_name=_run_name, log_prints=False,
+@flow(**FAILURE_HOOKS, name="satisfaction-survey", flow_run_name=_run_name, log_prints=False,
       description="Invite customers after delivery, after a complaint and each quarter; pull the answers; NPS and "
                   "CSAT with intervals; complaint SLAs, breaches and causes.")
+@one_run_per_date("satisfaction-survey")
 def satisfaction_survey(as_of: date | None = None, send: bool = True, window_days: int = 28,
                         escalation_block: str | None = None, service_review: bool | None = None) -> dict:
     """Decide, send and score for `as_of`; re-running a date decides nothing twice and sends nothing twice.
 
     Args:
-        as_of: Business date. Empty: the date the run was scheduled for.
+        as_of: Business date. Empty: the date the run was scheduled for, in the business time zone.
         send: Send the invitations that are due. Off: decide and record only (a dry run, or a backfill of
             past dates that must not message anybody); they are sent by the next run that sends.
         window_days: Days of responses and tickets the scores and service levels cover.
@@ -139,7 +142,7 @@ def satisfaction_survey(as_of: date | None = None, send: bool = True, window_day
     return summary
 
 
-@flow(name="survey-dispatch", flow_run_name=lambda: f"survey dispatch · {(flow_run.parameters or {}).get('at') or 'scheduled time'}",
+@flow(**FAILURE_HOOKS, name="survey-dispatch", flow_run_name=lambda: f"survey dispatch · {(flow_run.parameters or {}).get('at') or 'scheduled time'}",
       log_prints=False, description="Send the survey invitations that are due (those deferred for quiet hours "
                                     "go out once their customers' mornings come).")
 def survey_dispatch(at: datetime | None = None) -> dict:

@@ -35,6 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("--start", type=_utc_time, help="window start, ISO 8601 (UTC if no offset)")
     ingest.add_argument("--end", type=_utc_time, help="window end, ISO 8601 (UTC if no offset)")
 
+    backfill = commands.add_parser("backfill", help="Run a flow over a past date range in chunks, here (resumes "
+                                   "a backfill with the same arguments from its first unfinished chunk).")
+    backfill.add_argument("flow", choices=["ingest-orders", "daily-operations", "replenishment", "price-monitoring",
+                                           "promotion-review", "satisfaction-survey"])
+    backfill.add_argument("--start", type=_day, required=True, help="first business date, YYYY-MM-DD")
+    backfill.add_argument("--end", type=_day, required=True, help="last business date (included), YYYY-MM-DD")
+    backfill.add_argument("--chunk", choices=["day", "week", "month"], default="day")
+    backfill.add_argument("--max-concurrent", type=int, default=1, help="chunks at once (default 1: in date order)")
+    backfill.add_argument("--restart", action="store_true", help="run the completed chunks again too")
+
     products = commands.add_parser("products", help="Product catalogue.")
     product_commands = products.add_subparsers(dest="products_command", required=True)
     supply = product_commands.add_parser("import-supply", help="Load pack sizes, MOQs, lead times and suppliers from a CSV.")
@@ -69,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
     blocks = commands.add_parser("blocks", help="Prefect blocks shopops uses.")
     block_commands = blocks.add_subparsers(dest="blocks_command", required=True)
+    block_commands.add_parser("register", help="Register shopops's block types (shopops-warehouse, "
+                              "shopops-marketplace-credentials) with the Prefect API, so the UI can create them.")
     remind = block_commands.add_parser(
         "create-reminder", help="Save a webhook notification block for the replenishment reminder to purchasing.")
     remind.add_argument("--url", required=True, help="where the reminder is POSTed as JSON {subject, body}")
@@ -97,6 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         summary = ingest_orders(sources=args.sources, start=args.start, end=args.end)
         _print_table(summary, ["source", "status", "fetched", "inserted", "updated", "unchanged", "duplicates", "quarantined"])
         return 0
+    if args.command == "backfill":
+        from flows.backfill import backfill as run_backfill
+
+        summary = run_backfill(flow=args.flow, start=args.start, end=args.end, chunk=args.chunk,
+                               max_concurrent=args.max_concurrent, restart=args.restart)
+        print(f"backfill {args.flow} {args.start} → {args.end}: {summary['completed']} of {summary['chunks']} "
+              f"chunks completed")
+        return 0
     if args.command == "products" and args.products_command == "import-supply":
         from tasks.supply import import_supply
 
@@ -123,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         from tasks.promotions.calendar import import_calendar
 
         return _import(import_calendar, args.file, lambda r: f"{r.loaded} promotions loaded from {args.file}")
+    if args.command == "blocks" and args.blocks_command == "register":
+        from shopops.blocks import register_block_types
+
+        print(f"registered block types: {', '.join(register_block_types())} (Blocks → Add in the Prefect UI)")
+        return 0
     if args.command == "blocks":
         from shopops.blocks import save_reminder_block
 
@@ -211,6 +236,12 @@ def _serve_sandbox(args) -> int:
 def _utc_time(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _day(value: str):
+    from datetime import date
+
+    return date.fromisoformat(value)
 
 
 def _print_table(rows: list[dict], columns: list[str]) -> None:

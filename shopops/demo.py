@@ -3,10 +3,11 @@
 Nothing to configure: it starts the sandbox on loopback (two Shopify shops, one WooCommerce
 store), writes a sources file for it, migrates the warehouse, runs `ingest-orders` over the last
 `days` days, imports the purchasing team's data (supplier terms, stock history, purchase orders),
-plans replenishment (the reminder goes to the sandbox's webhook), back-tests the policy, crawls
-the sandbox's competitor sites for price monitoring, reviews the promotions, runs the satisfaction
-survey over the last days (the sandbox's desk, survey provider, SMTP server and SMS endpoint) and
-prints what happened.
+the promotion calendar and the pricing sheets, runs the satisfaction survey over the days before
+today, then `daily-operations` for today: the load, its gate, and replenishment (the reminder goes
+to the sandbox's webhook), price monitoring (a polite crawl of the sandbox's competitor sites),
+promotion review and the satisfaction survey side by side (the sandbox's desk, survey provider,
+SMTP server and SMS endpoint); then back-tests the policy and prints what happened.
 """
 
 from __future__ import annotations
@@ -51,25 +52,31 @@ def run_demo(days: int = 90) -> int:
         from flows.ingest import ingest_orders
         from shopops.prefect_api import local_prefect_api
 
-        from flows.price_monitoring import price_monitoring
-        from flows.promotion_review import promotion_review
-        from flows.replenishment import replenishment, replenishment_backtest
+        from flows.daily_operations import daily_operations
+        from flows.replenishment import replenishment_backtest
         from shopops.blocks import save_reminder_block
 
         with local_prefect_api():  # PREFECT_API_URL if set (your server's UI), else a temporary one
-            summary = ingest_orders(start=None, end=None)
+            summary = ingest_orders(start=None, end=None)  # the first load: the whole history
             supply = _import_purchasing_data(sandbox, data_dir)
             calendar = _import_promotion_calendar(sandbox, data_dir)  # before replenishment: it skips promotion days
             reminder_block = save_reminder_block("sandbox-purchasing", sandbox.notification_url("purchasing"))
-            plan = replenishment(history_days=days, reminder_block=reminder_block)
-            backtest = replenishment_backtest(test_days=28, history_days=max(days - 28, 14))
             tracked = _import_pricing_data(sandbox, data_dir)
-            pricing = price_monitoring()
-            promotions = promotion_review()
-            surveys = _run_surveys(sandbox)
+            surveys = _run_surveys(sandbox)  # the days before today, so today's scores have answers
+            print("\nRunning daily-operations for today: the load up to now, its gate, then replenishment, price "
+                  "monitoring, promotion review and the satisfaction survey side by side.")
+            day = daily_operations(parameters={"replenishment": {"history_days": days, "reminder_block": reminder_block}})
+            backtest = replenishment_backtest(test_days=28, history_days=max(days - 28, 14))
         received = sandbox.notifications("purchasing")
+    results = day["results"]
+    plan, pricing, promotions = results["replenishment"], results["price-monitoring"], results["promotion-review"]
+    surveys.append(results["satisfaction-survey"])
 
     _report(summary, supply, settings)
+    print(f"\nDaily operations for {day['as_of']}: orders of every source loaded up to {day['cut_off'][:16]} UTC and "
+          "reconciled with the load audit (the gate), then " + ", ".join(
+              f"{name} {day[name]}" for name in ("replenishment", "price-monitoring", "promotion-review",
+                                                 "satisfaction-survey")) + ".")
     _report_replenishment(plan, received[-1]["body"]["subject"] if received else None)
     _report_backtest(backtest)
     _report_pricing(pricing, tracked)
@@ -82,14 +89,14 @@ SURVEY_DAYS = 10
 
 
 def _run_surveys(sandbox) -> list[dict]:
-    """The satisfaction survey of each of the last days, the sandbox's clock at noon of each, so the
+    """The satisfaction survey of each of the days before today, the sandbox's clock at noon of each, so the
     invitations of one day are answered in the days after (its customers answer within three days)."""
     from datetime import datetime, time, timedelta, timezone
 
     from flows.satisfaction_survey import satisfaction_survey, survey_dispatch
 
     anchor = sandbox.clock.now()
-    days = [(anchor - timedelta(days=n)).date() for n in range(SURVEY_DAYS, 0, -1)]
+    days = [(anchor - timedelta(days=n)).date() for n in range(SURVEY_DAYS - 1, 0, -1)]  # today: daily-operations
     try:
         summaries = []
         for day in days:

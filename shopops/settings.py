@@ -30,6 +30,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the warehouse; default sqlite:///<data_dir>/warehouse.db. "
         "PostgreSQL: postgresql+psycopg://user@host:5432/db",
     )
+    warehouse_block: str | None = Field(
+        default=None,
+        description="Name of a `shopops-warehouse` Prefect block holding the URL (used when warehouse_url is empty).",
+    )
     sources_file: Path | None = Field(
         default=None,
         description="YAML file listing the marketplace sources; default <data_dir>/sources.yaml.",
@@ -57,12 +61,13 @@ class Settings(BaseSettings):
         description="Orders per load transaction; memory follows this, not the window.",
     )
 
-    ingest_task_runner: Literal["auto", "threads", "processes"] = Field(
+    ingest_task_runner: Literal["auto", "threads", "processes", "dask"] = Field(
         default="auto",
         description="How ingest-orders runs its per-source tasks: threads in the flow's process, or "
         "processes (the flow's process takes a share of the sources on its threads and "
-        "ingest_worker_processes workers the rest; each worker pays ~3.5 s of start-up); auto: processes "
-        "for a window longer than ingest_processes_above_hours over several sources.",
+        "ingest_worker_processes workers the rest; each worker pays ~3.5 s of start-up), or a Dask cluster "
+        "(dask_address, or a local one; needs the `dask` extra); auto: processes for a window longer than "
+        "ingest_processes_above_hours over several sources.",
     )
     ingest_processes_above_hours: float = Field(
         default=48, ge=0, description="With the auto task runner, windows longer than this run on processes."
@@ -178,6 +183,21 @@ class Settings(BaseSettings):
     survey_signing_key: SecretStr = Field(default=SecretStr(DEVELOPMENT_SIGNING_KEY.decode()),
                                           description="HMAC key of the survey links. Set it in production.")
 
+    # --- operations -------------------------------------------------------------------
+    run_lock_timeout_minutes: float = Field(default=60.0, gt=0, description="A run waits this long for another "
+                                            "run of the same flow and date (a backfill chunk, the scheduled run) to "
+                                            "finish before it fails.")
+    backfill_task_runner: Literal["threads", "dask"] = Field(default="threads", description="Where a backfill "
+                                                             "runs its chunks: threads of its own process, or a "
+                                                             "Dask cluster (dask_address, or a local one).")
+    dask_address: str | None = Field(default=None, description="Scheduler of the Dask cluster (tcp://host:8786) "
+                                     "for the dask task runners; empty: a local cluster of dask_workers processes.")
+    dask_workers: int = Field(default=2, ge=1, description="Worker processes of a local Dask cluster.")
+    freshness_alert_hours: float = Field(default=3.0, gt=0, description="A source whose orders are loaded less "
+                                         "recently than this raises the freshness alert.")
+    alert_block: str | None = Field(default=None, description="Notification block (\"<type-slug>/<name>\") that "
+                                    "receives failed runs and freshness alerts; empty: logged only.")
+
     # --- personal data ----------------------------------------------------------------
     customer_key_secret: SecretStr = Field(
         default=SecretStr("shopops-development-key"),
@@ -187,6 +207,8 @@ class Settings(BaseSettings):
     def resolved_warehouse_url(self) -> str:
         if self.warehouse_url:
             return self.warehouse_url
+        if self.warehouse_block:
+            return _warehouse_block_url(self.warehouse_block)
         return f"sqlite:///{(self.data_dir / 'warehouse.db').resolve()}"
 
     def resolved_sources_file(self) -> Path:
@@ -199,6 +221,17 @@ class Settings(BaseSettings):
         return self.purchase_lists_dir or self.data_dir / "purchase-lists"
 
 
+@lru_cache(maxsize=8)
+def _warehouse_block_url(name: str) -> str:
+    from shopops.blocks import WarehouseConnection
+
+    try:
+        return WarehouseConnection.load(name).url.get_secret_value()
+    except ValueError as error:
+        raise ValueError(f"SHOPOPS_WAREHOUSE_BLOCK: no shopops-warehouse block named {name!r} ({error}); "
+                         "register the block types with `shopops blocks register` and create it in the UI") from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
@@ -207,3 +240,4 @@ def get_settings() -> Settings:
 def reset_settings_cache() -> None:
     """For tests and the CLI, after changing SHOPOPS_* variables."""
     get_settings.cache_clear()
+    _warehouse_block_url.cache_clear()

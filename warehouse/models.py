@@ -733,4 +733,22 @@ class ComplaintCause(Base):
     run_id: Mapped[str] = mapped_column(RunId)
 
 
+class BackfillChunk(Base):
+    """One chunk of a backfill and how far it got; a backfill started again with the same
+    arguments (the same `backfill_key`) resumes from its first unfinished chunk."""
+
+    __tablename__ = "backfill_chunks"
+    backfill_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)   # 0, 1, … in date order
+    flow: Mapped[str] = mapped_column(String(64))
+    first_date = mapped_column(Date, nullable=False)
+    last_date = mapped_column(Date, nullable=False)                  # inclusive
+    status: Mapped[str] = mapped_column(String(12))                  # pending | running | completed | failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    started_at = mapped_column(UtcDateTime)
+    finished_at = mapped_column(UtcDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(RunId, nullable=True)   # the backfill run that last ran it
+
+
 TABLES = Base.metadata.tables

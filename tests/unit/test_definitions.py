@@ -9,6 +9,8 @@ from prefect import Flow
 from prefect.utilities.callables import parameter_schema
 
 ROOT = Path(__file__).resolve().parents[2]
+# A run of these needs values the UI form asks for.
+REQUIRED_EXAMPLES = {"backfill": {"flow": "replenishment", "start": "2026-11-01", "end": "2026-11-03"}}
 
 
 def load_entrypoint(entrypoint: str):
@@ -30,6 +32,9 @@ def test_every_deployment_loads_a_flow_with_a_described_parameter_form():
             assert prop.get("description"), f"{deployment['name']}: parameter {name} has no description for the UI form"
         unknown = set(deployment.get("parameters") or {}) - set(schema["properties"])
         assert not unknown, f"{deployment['name']}: parameters {unknown} are not parameters of the flow"
+        # What a worker does first with a run's parameters (types resolved in the flow's own module).
+        parameters = {**REQUIRED_EXAMPLES.get(deployment["name"], {}), **(deployment.get("parameters") or {})}
+        flow.validate_parameters(parameters)
 
 
 def test_ingest_parameters_are_typed_for_the_form():
