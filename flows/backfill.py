@@ -3,8 +3,9 @@
 The range `[start, end]` (business dates, both included) is cut into chunks of a day, an ISO week
 or a calendar month. Each chunk runs the target flow as a subflow: ingest-orders over the chunk's
 window (midnight to midnight in the business time zone), every other flow once per date of the
-chunk. Chunks run in date order, `max_concurrent` at a time (1: strictly one after the other), on
-threads or on a Dask cluster (SHOPOPS_BACKFILL_TASK_RUNNER).
+chunk. Chunks run in date order, `max_concurrent` at a time (1: strictly one after the other; always
+1 for a flow whose dates build on the dates before, see ORDER_DEPENDENT), on threads or on a Dask
+cluster (SHOPOPS_BACKFILL_TASK_RUNNER).
 
 Every chunk's progress is in `backfill_chunks`, under a key made of the arguments: starting the
 same backfill again skips the completed chunks and resumes from the first unfinished one
@@ -57,8 +58,21 @@ DATED_FLOWS = {
 }
 # What a past date cannot do: competitors' pages show today's prices, and nobody is surveyed
 # about old news. A backfill's `parameters` may say otherwise.
-PAST_DATE_PARAMETERS = {"price-monitoring": {"crawl": False}, "satisfaction-survey": {"send": False}}
+PAST_DATE_PARAMETERS = {"price-monitoring": {"crawl": False}, "satisfaction-survey": {"send": False},
+                        "daily-operations": {"parameters": {"price-monitoring": {"crawl": False},
+                                                            "satisfaction-survey": {"send": False}}}}
 MAX_CONCURRENT = 16
+# Flows whose result for a date depends on what they did for the dates before it: their chunks run
+# one after the other whatever max_concurrent says, or the answer would depend on which chunk won.
+ORDER_DEPENDENT = {
+    "ingest-orders": "the risk screen reads each customer's earlier orders already loaded",
+    "daily-operations": "it runs the flows below",
+    "replenishment": "a date holds the day before's alert levels (hysteresis)",
+    "price-monitoring": "a date compares prices and scrape health with the day before's",
+    "promotion-review": "every date rewrites the promotions' shared attribution rows",
+    "satisfaction-survey": "no customer is invited twice within the suppression window, so a date reads the "
+                           "invitations of the dates before",
+}
 
 
 def chunks(start: date, end: date, size: str) -> list[tuple[date, date]]:
@@ -139,7 +153,8 @@ def backfill(flow: BackfillTarget, start: date, end: date, chunk: ChunkSize = "d
         start: First business date (included).
         end: Last business date (included).
         chunk: How much one chunk covers: a day, an ISO week or a calendar month.
-        max_concurrent: Chunks running at once (1: one after the other, in date order).
+        max_concurrent: Chunks running at once (1: one after the other, in date order). Flows whose
+            dates build on the dates before (all of today's) run one at a time regardless.
         parameters: Further parameters of the flow, e.g. {"history_days": 60}; price monitoring
             does not crawl and the survey does not send unless these say so.
         restart: Run every chunk again, the completed ones included.
@@ -164,6 +179,10 @@ def backfill(flow: BackfillTarget, start: date, end: date, chunk: ChunkSize = "d
 
 
 def _run(target, key, plan, size, max_concurrent, parameters, restart, run_id, settings, engine, log) -> dict:
+    if max_concurrent > 1 and target in ORDER_DEPENDENT:
+        log.warning("backfill %s: chunks run one after the other, not %d at a time: %s", target, max_concurrent,
+                    ORDER_DEPENDENT[target])
+        max_concurrent = 1
     status = _prepare(engine, key, target, plan, restart)
     todo = [index for index in range(len(plan)) if status[index] != "completed"]
     done = len(plan) - len(todo)

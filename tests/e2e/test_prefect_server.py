@@ -40,6 +40,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _stop(process: subprocess.Popen, seconds: float) -> None:
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def _prefect(env: dict, *args: str, timeout: float = 180) -> str:
     done = subprocess.run([str(Path(sys.executable).parent / "prefect"), *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
@@ -72,11 +80,7 @@ def prefect_home(tmp_path_factory):
             time.sleep(0.5)
         yield env
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server, 20)
         log.close()
 
 
@@ -177,11 +181,7 @@ def test_deploy_schedule_run_and_backfill_on_a_real_server_and_worker(prefect_ho
         assert done["state_type"] == "COMPLETED", failed(done)
         assert done["name"] == f"backfill replenishment · {BACKFILL[0]} → {BACKFILL[1]} by day"
     finally:
-        worker.terminate()
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        _stop(worker, 30)
 
     with engine.connect() as conn:
         cursors = pd.read_sql("SELECT source, cursor FROM sync_state WHERE stream = 'orders'", conn)

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, timedelta
 
@@ -19,7 +20,8 @@ from flows.backfill import backfill, chunks
 from tests.conftest import table_contents
 from tests.contract.conftest import ANCHOR
 from tests.flow.conftest import DATA_TABLES, RUN_METADATA, wipe
-from warehouse.locks import run_lock
+from shopops.settings import reset_settings_cache
+from warehouse.locks import RunLockTimeout, run_lock
 from warehouse.models import BackfillChunk
 
 LAST = ANCHOR.date() - timedelta(days=1)
@@ -130,21 +132,39 @@ def test_a_failing_chunk_stops_the_rest_and_the_next_start_resumes_from_it(confi
 
 @pytest.mark.parametrize("warehouse_url", ["sqlite"], indirect=True)
 def test_chunks_run_side_by_side_when_asked_and_one_backfill_runs_once(configured, engine, monkeypatch):
-    running, most = [0], [0]
+    running, most, side_by_side = [0], [0], threading.Barrier(2, timeout=30)
+    lock = threading.Lock()
 
     @flow(name="promotion-review")
     def slow_review(as_of):
-        running[0] += 1
-        most[0] = max(most[0], running[0])
-        time.sleep(0.5)
-        running[0] -= 1
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        if "promotion-review" not in backfills.ORDER_DEPENDENT:
+            side_by_side.wait()  # two chunks in at once, or this times out
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
         return {"as_of": as_of.isoformat()}
 
     monkeypatch.setitem(backfills.DATED_FLOWS, "promotion-review", slow_review)
     summary = backfill(flow="promotion-review", start=FIRST, end=LAST, max_concurrent=2)
-    assert summary["completed"] == 5 and most[0] == 2
+    assert summary["completed"] == 5 and most[0] == 1  # its dates share rows: one at a time regardless
+    monkeypatch.delitem(backfills.ORDER_DEPENDENT, "promotion-review")  # as if its dates stood alone
+    summary = backfill(flow="promotion-review", start=FIRST, end=FIRST + timedelta(days=3), max_concurrent=2)
+    assert summary["completed"] == 4 and most[0] == 2
 
     key = backfills.backfill_key("promotion-review", FIRST, LAST, "day", {})
     with run_lock(engine, f"backfill:{key}", timeout_seconds=0):  # as if another run of it were going on
         with pytest.raises(RuntimeError, match="the same backfill is already running"):
             backfill(flow="promotion-review", start=FIRST, end=LAST, restart=True)
+
+
+@pytest.mark.parametrize("warehouse_url", ["sqlite"], indirect=True)  # tests/unit/test_run_locks.py: both backends
+@pytest.mark.parametrize("name", sorted(backfills.DATED_FLOWS))
+def test_every_daily_flow_waits_for_another_run_of_its_date(configured, engine, monkeypatch, name):
+    monkeypatch.setenv("SHOPOPS_RUN_LOCK_TIMEOUT_MINUTES", "0.01")
+    reset_settings_cache()
+    with run_lock(engine, f"{name}:{LAST}", timeout_seconds=0):  # a backfill chunk of that date, say
+        with pytest.raises(RunLockTimeout, match=f"another run holds '{name}:{LAST}'"):
+            backfills.DATED_FLOWS[name](as_of=LAST)
