@@ -160,7 +160,11 @@ def survey_dispatch(at: datetime | None = None) -> dict:
     moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
     services = load_services(settings.resolved_sources_file())
     key = settings.survey_signing_key.get_secret_value().encode()
-    return _dispatch(engine, services, moment, str(flow_run.id or uuid.uuid4()), key, settings)
+    outcome = _dispatch(engine, services, moment, str(flow_run.id or uuid.uuid4()), key, settings)
+    create_table_artifact(key="survey-dispatch", table=[{"outcome": name, "invitations": value}
+                                                        for name, value in outcome.items()],
+                          description=f"Survey invitations due by {moment:%Y-%m-%d %H:%M} UTC")
+    return outcome
 
 
 # -- reading ------------------------------------------------------------------------------------

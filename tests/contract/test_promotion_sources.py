@@ -11,7 +11,7 @@ from connectors.shopify import ShopifyConnector
 from connectors.woocommerce import WooCommerceConnector
 from tasks.promotions.marketplace import OPEN_END, promotion_rows, shopify_offers, woocommerce_offers
 from connectors.sandbox import Sandbox
-from tests.contract.conftest import ANCHOR, FAST_RETRIES, small_config, source_config
+from tests.contract.conftest import FAST_RETRIES, small_config, source_config
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from connectors.http import AuthError
 from connectors.woocommerce import WooCommerceConnector
 from tasks.normalize import normalize_woocommerce_orders
-from tests.contract.conftest import ANCHOR, FAST_RETRIES, source_config, truth_in_window, window
+from tests.contract.conftest import FAST_RETRIES, source_config, truth_in_window, window
 
 
 def connector_for(sandbox, **options):

@@ -1,7 +1,6 @@
 """daily-operations as real Prefect runs over the sandbox: the load gate, the four flows side by side,
 and one failing without stopping the others."""
 
-from datetime import timedelta
 
 import pandas as pd
 import pytest

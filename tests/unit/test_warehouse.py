@@ -71,3 +71,17 @@ def test_upsert_updates_only_the_named_columns_and_defaults_fill_new_rows(engine
         rows = {r.sku: r for r in conn.execute(select(Product.sku, Product.title, Product.pack_size, Product.is_presale))}
     assert (rows["A"].title, rows["A"].pack_size) == ("Big mug", 6)
     assert (rows["B"].title, rows["B"].pack_size, rows["B"].is_presale) == ("Cup", 1, False)
+
+
+def test_money_in_ten_thousandths_is_stored_exactly_negative_zero_and_largest(engine):
+    units = [125000, -5, 0, -1_234_567_890, 999_999_999_999_999_999]  # 12.5, -0.0005, 0, …, just under 10^14
+    frame = pd.DataFrame([order_row(str(i), "0", "2026-11-01T05:30:00Z") for i in range(len(units))])
+    frame["total"] = pd.array(units, dtype="Int64")
+    with write_transaction(engine) as conn:
+        insert_frame(conn, "orders", frame, list(frame.columns))
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(Order.external_id, Order.total)).all())
+    largest = Decimal("99999999999999.9999") if engine.dialect.name == "postgresql" else Decimal("1e14")
+    # SQLite keeps NUMERIC as a double: exact to 15 significant digits (amounts below 10^11 with 4 decimals).
+    assert stored == {"0": Decimal("12.5"), "1": Decimal("-0.0005"), "2": Decimal("0"), "3": Decimal("-123456.789"),
+                      "4": largest}
