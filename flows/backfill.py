@@ -38,7 +38,7 @@ from flows.promotion_review import promotion_review
 from flows.replenishment import replenishment
 from flows.satisfaction_survey import satisfaction_survey
 from shopops.dask import cluster_name, dask_task_runner
-from shopops.logs import get_logger, install_redaction
+from shopops.logs import get_logger, install_redaction, redact
 from shopops.settings import get_settings
 from warehouse.engine import get_engine
 from warehouse.engine import write_transaction
@@ -134,7 +134,8 @@ def run_chunk(target: str, key: str, index: int, first: date, last: date, parame
                 results.append(DATED_FLOWS[target](as_of=day, **parameters))
                 day += timedelta(days=1)
     except BaseException as error:  # a crash of the chunk is recorded too; a killed process leaves "running"
-        _mark(engine, key, index, status="failed", finished_at=_now(), error=f"{type(error).__name__}: {error}"[:2000])
+        _mark(engine, key, index, status="failed", finished_at=_now(),
+              error=redact(f"{type(error).__name__}: {error}")[:2000])
         raise
     _mark(engine, key, index, status="completed", finished_at=_now(), error=None)
     return results
