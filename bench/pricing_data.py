@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+
+from bench.synthetic import day_text, epoch, money, utc
 
 RUN_ID = "bench-pricing"
 SANDBOX_SITES = ("kitchenhaus", "megamart", "northfield-supply", "prixmalin", "werkstatt-direkt")
@@ -159,14 +161,14 @@ def _ending9(cents) -> np.ndarray:
 
 def _products_frame(cat: dict, as_of: date) -> pd.DataFrame:
     n = cat["n"]
-    stamp = _utc(np.full(n, _epoch(as_of) - 3600))
+    stamp = utc(np.full(n, epoch(as_of) - 3600))
     return pd.DataFrame({
         "sku": cat["code"], "title": np.char.add("Product ", np.arange(1, n + 1).astype(str)).astype(object),
         "category": np.char.add("Category ", cat["category"].astype(str)).astype(object),
         "vendor": None, "status": "active", "is_presale": False,
-        "unit_cost": pd.Series(_money(cat["cost"]), dtype="Int64").mask(cat["no_cost"]),
-        "list_price": _money(cat["price"]), "currency": "USD", "pack_size": 1, "moq": 1,
-        "listed_at": _utc(_epoch(as_of) + cat["listed_day"] * 86400 + 9 * 3600),
+        "unit_cost": pd.Series(money(cat["cost"]), dtype="Int64").mask(cat["no_cost"]),
+        "list_price": money(cat["price"]), "currency": "USD", "pack_size": 1, "moq": 1,
+        "listed_at": utc(epoch(as_of) + cat["listed_day"] * 86400 + 9 * 3600),
         "source": "shop-us", "source_updated_at": stamp, "run_id": RUN_ID, "updated_at": stamp,
     })
 
@@ -180,9 +182,9 @@ def _snapshots_frame(cat: dict, as_of: date) -> pd.DataFrame:
     price = np.r_[cat["first_price"], cat["yesterday_price"][earlier], cat["price"][today]]
     cost = np.r_[cat["first_cost"], cat["cost"][earlier], cat["cost"][today]]
     return pd.DataFrame({
-        "sku": cat["code"][sku], "snapshot_date": _day_text(as_of, day), "list_price": _money(price),
-        "unit_cost": pd.Series(_money(cost), dtype="Int64").mask(cat["no_cost"][sku]), "currency": "USD",
-        "run_id": RUN_ID, "taken_at": _utc(_epoch(as_of) + day * 86400 + 5 * 3600),
+        "sku": cat["code"][sku], "snapshot_date": day_text(as_of, day), "list_price": money(price),
+        "unit_cost": pd.Series(money(cost), dtype="Int64").mask(cat["no_cost"][sku]), "currency": "USD",
+        "run_id": RUN_ID, "taken_at": utc(epoch(as_of) + day * 86400 + 5 * 3600),
     })
 
 
@@ -197,8 +199,8 @@ def _rules_frame(rng: np.random.Generator, cat: dict, as_of: date) -> pd.DataFra
     member_cents = _ending9(cat["price"] * (1 - below))
     return pd.DataFrame({
         "sku": cat["code"], "role": np.where(traffic, "traffic", "regular").astype(object), "min_margin": margin,
-        "member_price": pd.Series(_money(member_cents), dtype="Int64").mask(~member),
-        "updated_at": _utc(np.full(n, _epoch(as_of) - 20 * 86400)),
+        "member_price": pd.Series(money(member_cents), dtype="Int64").mask(~member),
+        "updated_at": utc(np.full(n, epoch(as_of) - 20 * 86400)),
     })
 
 
@@ -215,7 +217,7 @@ def _competitor(rng: np.random.Generator, cat: dict, rank: int, name: str, as_of
     url = _urls(name, profile, idx, page_id, cat["category"][idx], blocked)
     listing = pd.DataFrame({
         "sku": cat["code"][idx], "competitor": name, "url": url, "price_selector": profile["selector"],
-        "active": True, "updated_at": _utc(np.full(m, _epoch(as_of) - 30 * 86400)),
+        "active": True, "updated_at": utc(np.full(m, epoch(as_of) - 30 * 86400)),
     })
 
     # Prices in cents, around our price of yesterday (competitors do not follow us within a day).
@@ -260,12 +262,12 @@ def _competitor(rng: np.random.Generator, cat: dict, rank: int, name: str, as_of
         priced = (status == "ok") | ((status == "out_of_stock") & (not profile["hide_oos"]))
         method = np.where(np.isin(status, ["ok", "out_of_stock", "parse_error"]), profile["method"], "none")
         keep = crawled_today if day == 0 else np.ones(m, dtype=bool)
-        seconds = _epoch(when) + 2 * 3600 + rank * 60 + np.arange(m) * (20 * 3600) // max(m, 1)
+        seconds = epoch(when) + 2 * 3600 + rank * 60 + np.arange(m) * (20 * 3600) // max(m, 1)
         frame = pd.DataFrame({
             "sku": cat["code"][idx], "competitor": name, "observed_on": when.isoformat(),
-            "status": status, "price": pd.Series(_money(prices[day]), dtype="Int64").mask(~priced),
+            "status": status, "price": pd.Series(money(prices[day]), dtype="Int64").mask(~priced),
             "currency": pd.Series(np.where(eur, "EUR", "USD"), dtype=object).mask(~priced),
-            "method": method.astype(object), "detail": detail, "url": url, "observed_at": _utc(seconds),
+            "method": method.astype(object), "detail": detail, "url": url, "observed_at": utc(seconds),
             "run_id": RUN_ID,
         })
         frames[when] = frame[keep].reset_index(drop=True)
@@ -306,24 +308,5 @@ def _health_frame(observed: pd.DataFrame, competitors: list[str], day: date) -> 
         **{s: counts[s].to_numpy() for s in STATUSES if s != "ok"}, "ok": counts["ok"].to_numpy(),
         "success_rate": rate.to_numpy(), "previous_success_rate": np.nan, "last_success_on": day.isoformat(),
         "status": status.astype(object), "detail": "", "run_id": RUN_ID,
-        "computed_at": _utc(np.full(len(competitors), _epoch(day) + 6 * 3600)),
+        "computed_at": utc(np.full(len(competitors), epoch(day) + 6 * 3600)),
     })
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-def _utc(seconds) -> pd.Series:
-    return pd.Series(pd.to_datetime(np.asarray(seconds), unit="s", utc=True))
-
-
-def _epoch(day: date) -> int:
-    return int(datetime.combine(day, time(0), tzinfo=timezone.utc).timestamp())
-
-
-def _day_text(as_of: date, offsets: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(np.datetime64(as_of, "D") + np.asarray(offsets).astype("timedelta64[D]"),
-                                 unit="D").astype(object)
-
-
-def _money(cents) -> np.ndarray:
-    return np.asarray(cents, dtype=np.int64) * 100  # ten-thousandths

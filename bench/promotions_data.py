@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+
+from bench.synthetic import epoch, money, utc
 
 DAYS = 365
 CHANNELS = ("shop-us", "shop-eu", "marketplace")
@@ -82,7 +84,7 @@ class Dataset:
 def generate(promotions: int, orders: int, skus: int, seed: int, as_of: date) -> Dataset:
     rng = np.random.default_rng(seed)
     day0 = as_of - timedelta(days=DAYS - 1)
-    t0 = _epoch(day0)
+    t0 = epoch(day0)
     history_end = t0 + DAYS * 86400  # the end of as_of (exclusive)
     cat = _catalogue(rng, skus)
     day_weight = _day_weights(day0)
@@ -520,30 +522,30 @@ def _frames(rng: np.random.Generator, cat: dict, o: dict, ln: dict, usage: dict,
         "source": source, "external_id": external_id,
         "order_number": np.char.add("#", (1001 + number).astype(str)).astype(object),
         "status": status, "source_status": status, "currency": np.array(CURRENCY, dtype=object)[channel],
-        "created_at": _utc(created), "updated_at": _utc(updated), "processed_at": _utc(created),
-        "cancelled_at": _utc(cancelled_at).where(pd.Series(cancelled)),
-        "closed_at": _utc(closed_at).where(pd.Series(closed)),
-        "fulfilled_at": _utc(fulfilled_at).where(pd.Series(shipped)),
-        "subtotal": _money(subtotal), "discount_total": _money(discounts), "shipping_total": _money(shipping),
-        "tax_total": _money(tax), "total": _money(subtotal + shipping + tax), "refunded_total": _money(refunded_total),
+        "created_at": utc(created), "updated_at": utc(updated), "processed_at": utc(created),
+        "cancelled_at": utc(cancelled_at).where(pd.Series(cancelled)),
+        "closed_at": utc(closed_at).where(pd.Series(closed)),
+        "fulfilled_at": utc(fulfilled_at).where(pd.Series(shipped)),
+        "subtotal": money(subtotal), "discount_total": money(discounts), "shipping_total": money(shipping),
+        "tax_total": money(tax), "total": money(subtotal + shipping + tax), "refunded_total": money(refunded_total),
         "customer_key": np.char.add("cust-", np.char.zfill(o["customer"].astype(str), 7)).astype(object),
         "payment_method": np.array(["card", "card", "card", "paypal", "shop_pay"], dtype=object)[rng.integers(0, 5, n)],
         "billing_country": None, "shipping_country": None, "discount_codes": codes,
         "line_count": lines_in, "item_count": items,
         "risk_level": "none", "risk_reasons": None, "is_deleted": False, "run_id": RUN_ID,
-        "loaded_at": _utc(np.minimum(updated + 300, history_end - 1)),
+        "loaded_at": utc(np.minimum(updated + 300, history_end - 1)),
     })
     lines = pd.DataFrame({
         "source": source[order_of], "external_order_id": external_id[order_of],
         "line_id": (20_000_000_000 + np.arange(n_lines)).astype(str).astype(object),
         "sku": cat["code"][sku], "title": None, "quantity": qty,
-        "unit_price": _money(unit), "discount": _money(discount), "line_total": _money(line_total),
+        "unit_price": money(unit), "discount": money(discount), "line_total": money(line_total),
         "refunded_quantity": refunded_qty,
     })
     refunds = pd.DataFrame({
         "source": source[refund], "external_id": (7_000_000_000 + np.arange(int(refund.sum()))).astype(str).astype(object),
-        "external_order_id": external_id[refund], "created_at": _utc(refund_at), "created_at_estimated": False,
-        "amount": _money(refund_amount), "currency": np.array(CURRENCY, dtype=object)[channel[refund]],
+        "external_order_id": external_id[refund], "created_at": utc(refund_at), "created_at_estimated": False,
+        "amount": money(refund_amount), "currency": np.array(CURRENCY, dtype=object)[channel[refund]],
         "reason": np.array(["damaged", "wrong size", "not as described", "changed mind", None], dtype=object)[
             rng.integers(0, 5, int(refund.sum()))],
     })
@@ -577,13 +579,13 @@ def _promotions_frame(cat: dict, promos: dict, t0: int) -> pd.DataFrame:
         "promotion_id": [f"calendar:PROMO-{i + 1:04d}" for i in range(count)], "origin": "calendar",
         "name": [f"{r['label']} · {_scope_label(r)}" for r in rows], "type": [r["type"] for r in rows],
         "parameters": [json.dumps(r["parameters"], sort_keys=True) for r in rows],
-        "starts_at": _utc(promos["start"]), "ends_at": _utc(promos["end"]),
+        "starts_at": utc(promos["start"]), "ends_at": utc(promos["end"]),
         "scope_skus": [listed(r["skus"], cat["code"]) for r in rows],
         "scope_categories": [listed(r["categories"], cat["category_names"]) for r in rows],
         "scope_channels": [listed(r["channels"], np.array(CHANNELS)) for r in rows],
         "member_only": [bool(r["member_only"]) for r in rows],
         "codes": [json.dumps([r["code"]]) if r["code"] else None for r in rows],
-        "updated_at": _utc(np.full(count, t0)),
+        "updated_at": utc(np.full(count, t0)),
     })
 
 
@@ -595,13 +597,13 @@ def _scope_label(row: dict) -> str:
 
 def _products_frame(cat: dict, t0: int) -> pd.DataFrame:
     n = cat["all"]
-    stamp = _utc(np.full(n, t0))
+    stamp = utc(np.full(n, t0))
     return pd.DataFrame({
         "sku": cat["code"], "title": np.char.add("Product ", np.arange(1, n + 1).astype(str)).astype(object),
         "category": cat["category_names"][cat["category"]], "vendor": None, "status": "active", "is_presale": False,
-        "unit_cost": pd.Series(_money(cat["cost"]), dtype="Int64").mask(cat["no_cost"]),
-        "list_price": _money(cat["price"]), "currency": "USD", "pack_size": 1, "moq": 1,
-        "listed_at": _utc(np.full(n, t0 - 400 * 86400)), "source": "shop-us", "source_updated_at": stamp,
+        "unit_cost": pd.Series(money(cat["cost"]), dtype="Int64").mask(cat["no_cost"]),
+        "list_price": money(cat["price"]), "currency": "USD", "pack_size": 1, "moq": 1,
+        "listed_at": utc(np.full(n, t0 - 400 * 86400)), "source": "shop-us", "source_updated_at": stamp,
         "run_id": RUN_ID, "updated_at": stamp,
     })
 
@@ -641,17 +643,3 @@ def _facts(cat, promos, o, ln, usage, effects, refund_facts, history_end, as_of)
         "orders using a promotion": f"{int((usage['used'] > 0).sum())} promotions were used, "
                                     f"median {np.median(usage['used']):,.0f} orders each",
     }
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-def _utc(seconds) -> pd.Series:
-    return pd.Series(pd.to_datetime(np.asarray(seconds), unit="s", utc=True))
-
-
-def _epoch(day: date) -> int:
-    return int(datetime.combine(day, time(0), tzinfo=timezone.utc).timestamp())
-
-
-def _money(cents) -> np.ndarray:
-    return np.asarray(cents, dtype=np.int64) * 100  # ten-thousandths

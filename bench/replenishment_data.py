@@ -28,10 +28,12 @@ the way the pipeline writes them (money as integer ten-thousandths, UTC timestam
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+
+from bench.synthetic import day_text, epoch, money, utc
 
 POOLS = ("shop-us", "shop-eu")
 CURRENCIES = ("USD", "EUR")
@@ -277,21 +279,6 @@ def _allocate(cell: np.ndarray, qty: np.ndarray, stock: np.ndarray) -> np.ndarra
 
 # --- frames --------------------------------------------------------------------------------------
 
-def _utc(seconds: np.ndarray) -> pd.Series:
-    return pd.Series(pd.to_datetime(seconds, unit="s", utc=True))
-
-
-def _epoch(day: date) -> int:
-    return int(datetime.combine(day, time(0), tzinfo=timezone.utc).timestamp())
-
-
-def _day_text(day0: date, offsets: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(np.datetime64(day0, "D") + offsets.astype("timedelta64[D]"), unit="D").astype(object)
-
-
-def _money(cents) -> np.ndarray:
-    return np.asarray(cents, dtype=np.int64) * 100  # ten-thousandths
-
 
 def _orders(rng, cat: dict, items: dict, sim: dict, days: int, day0: date):
     item, loc, day, qty = sim["sold"]
@@ -311,8 +298,8 @@ def _orders(rng, cat: dict, items: dict, sim: dict, days: int, day0: date):
     second = hour * 3600 + rng.integers(0, 3600, n_orders)
     group = np.cumsum(boundary[first]) - 1
     second = second[np.lexsort((second, group))]
-    created = _epoch(day0) + o_day * 86400 + second
-    history_end = _epoch(day0) + days * 86400 - 1
+    created = epoch(day0) + o_day * 86400 + second
+    history_end = epoch(day0) + days * 86400 - 1
 
     # Money per line, in cents of the pool's currency.
     sku = items["sku"][item]
@@ -371,31 +358,31 @@ def _orders(rng, cat: dict, items: dict, sim: dict, days: int, day0: date):
         "order_number": np.char.add("#", (1001 + number_in_pool).astype(str)).astype(object),
         "status": status, "source_status": status,
         "currency": np.array(CURRENCIES, dtype=object)[o_pool],
-        "created_at": _utc(created), "updated_at": _utc(updated), "processed_at": _utc(created),
-        "cancelled_at": _utc(cancelled_at).where(pd.Series(cancelled)),
-        "closed_at": _utc(closed_at).where(pd.Series(closed)),
-        "fulfilled_at": _utc(fulfilled_at).where(pd.Series(shipped)),
-        "subtotal": _money(subtotal), "discount_total": _money(discounts), "shipping_total": _money(shipping),
-        "tax_total": _money(tax), "total": _money(subtotal + shipping + tax), "refunded_total": _money(refunded_total),
+        "created_at": utc(created), "updated_at": utc(updated), "processed_at": utc(created),
+        "cancelled_at": utc(cancelled_at).where(pd.Series(cancelled)),
+        "closed_at": utc(closed_at).where(pd.Series(closed)),
+        "fulfilled_at": utc(fulfilled_at).where(pd.Series(shipped)),
+        "subtotal": money(subtotal), "discount_total": money(discounts), "shipping_total": money(shipping),
+        "tax_total": money(tax), "total": money(subtotal + shipping + tax), "refunded_total": money(refunded_total),
         "customer_key": np.char.add("ck", rng.integers(0, max(n_orders // 3, 1), n_orders).astype(str)).astype(object),
         "payment_method": np.array(["card", "card", "card", "paypal", "shop_pay"], dtype=object)[
             rng.integers(0, 5, n_orders)],
         "billing_country": country, "shipping_country": country, "discount_codes": None,
         "line_count": lines_in, "item_count": items_count,
         "risk_level": np.where(rng.random(n_orders) < 0.03, "low", "none").astype(object), "risk_reasons": None,
-        "is_deleted": False, "run_id": RUN_ID, "loaded_at": _utc(np.minimum(updated + 300, history_end)),
+        "is_deleted": False, "run_id": RUN_ID, "loaded_at": utc(np.minimum(updated + 300, history_end)),
     })
     lines = pd.DataFrame({
         "source": source[order_of], "external_order_id": external_id[order_of],
         "line_id": (20_000_000_000 + np.arange(n_lines)).astype(str).astype(object),
         "sku": cat["sku"][sku], "title": None, "quantity": qty,
-        "unit_price": _money(unit), "discount": _money(discount), "line_total": _money(line_total),
+        "unit_price": money(unit), "discount": money(discount), "line_total": money(line_total),
         "refunded_quantity": refunded_qty,
     })
     refunds = pd.DataFrame({
         "source": source[refund], "external_id": (7_000_000_000 + np.arange(refund.sum())).astype(str).astype(object),
-        "external_order_id": external_id[refund], "created_at": _utc(refund_at), "created_at_estimated": False,
-        "amount": _money(refund_amount), "currency": np.array(CURRENCIES, dtype=object)[o_pool[refund]],
+        "external_order_id": external_id[refund], "created_at": utc(refund_at), "created_at_estimated": False,
+        "amount": money(refund_amount), "currency": np.array(CURRENCIES, dtype=object)[o_pool[refund]],
         "reason": np.array(["damaged", "wrong size", "not as described", "changed mind", None], dtype=object)[
             rng.integers(0, 5, refund.sum())],
     })
@@ -404,7 +391,7 @@ def _orders(rng, cat: dict, items: dict, sim: dict, days: int, day0: date):
 
 def _products_frame(cat: dict, as_of: date, day0: date) -> pd.DataFrame:
     n = cat["n"]
-    stamp = _epoch(as_of) - 3600
+    stamp = epoch(as_of) - 3600
     supplier = np.char.add("Supplier ", np.char.zfill((cat["supplier"] + 1).astype(str), 2)).astype(object)
     supplier[cat["supplier"] < 0] = None
     return pd.DataFrame({
@@ -412,13 +399,13 @@ def _products_frame(cat: dict, as_of: date, day0: date) -> pd.DataFrame:
         "category": np.char.add("Category ", cat["category"].astype(str)).astype(object),
         "vendor": np.char.add("Vendor ", cat["vendor"].astype(str)).astype(object),
         "status": "active", "is_presale": cat["presale"],
-        "unit_cost": pd.Series(_money(cat["cost_cents"]), dtype="Int64").mask(cat["no_cost"]),
-        "list_price": _money(cat["price_cents"]), "currency": "USD",
+        "unit_cost": pd.Series(money(cat["cost_cents"]), dtype="Int64").mask(cat["no_cost"]),
+        "list_price": money(cat["price_cents"]), "currency": "USD",
         "supplier": supplier, "pack_size": cat["pack"], "moq": cat["moq"],
         "lead_time_days": pd.Series(cat["lead"]).astype("Int64"), "lead_time_std_days": cat["lead_std"],
-        "listed_at": _utc(_epoch(day0) + cat["listed_day"] * 86400 + 9 * 3600),
-        "source": "shop-us", "source_updated_at": _utc(np.full(n, stamp)), "run_id": RUN_ID,
-        "updated_at": _utc(np.full(n, stamp)),
+        "listed_at": utc(epoch(day0) + cat["listed_day"] * 86400 + 9 * 3600),
+        "source": "shop-us", "source_updated_at": utc(np.full(n, stamp)), "run_id": RUN_ID,
+        "updated_at": utc(np.full(n, stamp)),
     })
 
 
@@ -427,11 +414,11 @@ def _snapshots_frame(cat: dict, items: dict, sim: dict, day0: date) -> pd.DataFr
     item, loc = flat // 2, flat % 2
     pool = items["pool"][item]
     locations = np.array(LOCATIONS, dtype=object)
-    taken = _epoch(day0) + day * 86400 + 23 * 3600 + 50 * 60
+    taken = epoch(day0) + day * 86400 + 23 * 3600 + 50 * 60
     return pd.DataFrame({
         "source": np.array(POOLS, dtype=object)[pool], "location_id": locations[pool, loc],
-        "sku": cat["sku"][items["sku"][item]], "snapshot_date": _day_text(day0, day),
-        "available": available, "run_id": RUN_ID, "taken_at": _utc(taken),
+        "sku": cat["sku"][items["sku"][item]], "snapshot_date": day_text(day0, day),
+        "available": available, "run_id": RUN_ID, "taken_at": utc(taken),
     })
 
 
@@ -445,9 +432,9 @@ def _prices_frame(cat: dict, day0: date) -> pd.DataFrame:
     price = np.where(later, cat["price_cents"][sku], cat["old_price_cents"][sku])
     cost = np.where(later, cat["cost_cents"][sku], cat["old_cost_cents"][sku])
     return pd.DataFrame({
-        "sku": cat["sku"][sku], "snapshot_date": _day_text(day0, day),
-        "list_price": _money(price), "unit_cost": pd.Series(_money(cost), dtype="Int64").mask(cat["no_cost"][sku]),
-        "currency": "USD", "run_id": RUN_ID, "taken_at": _utc(_epoch(day0) + day * 86400 + 23 * 3600 + 55 * 60),
+        "sku": cat["sku"][sku], "snapshot_date": day_text(day0, day),
+        "list_price": money(price), "unit_cost": pd.Series(money(cost), dtype="Int64").mask(cat["no_cost"][sku]),
+        "currency": "USD", "run_id": RUN_ID, "taken_at": utc(epoch(day0) + day * 86400 + 23 * 3600 + 55 * 60),
     })
 
 
@@ -465,13 +452,13 @@ def _purchase_orders_frame(rng, cat: dict, items: dict, sim: dict, days: int, da
                             np.char.zfill(ordered.astype(str), 4)).astype(object)
     supplier = np.char.add("Supplier ", np.char.zfill(supplier_no.astype(str), 2)).astype(object)
     supplier[supplier_no == 0] = None
-    received_on = _day_text(day0, np.where(received, arrival, 0))
+    received_on = day_text(day0, np.where(received, arrival, 0))
     received_on[~received] = None
-    updated = _epoch(day0) + np.where(received, arrival, ordered) * 86400 + 10 * 3600
+    updated = epoch(day0) + np.where(received, arrival, ordered) * 86400 + 10 * 3600
     return pd.DataFrame({
         "po_number": po_number, "sku": cat["sku"][sku], "stock_pool": np.array(POOLS, dtype=object)[pool],
         "supplier": supplier, "quantity": qty, "received_quantity": np.where(received, qty, 0),
-        "ordered_on": _day_text(day0, ordered), "expected_on": _day_text(day0, expected), "received_on": received_on,
+        "ordered_on": day_text(day0, ordered), "expected_on": day_text(day0, expected), "received_on": received_on,
         "status": np.where(received, "received", "open").astype(object),
-        "updated_at": _utc(np.minimum(updated, _epoch(as_of) - 60)),
+        "updated_at": utc(np.minimum(updated, epoch(as_of) - 60)),
     })

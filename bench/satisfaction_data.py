@@ -42,11 +42,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
 
+from bench.synthetic import epoch, money, utc
 from tasks.surveys.eligibility import COUNTRY_ZONES, invitation_id
 from tasks.surveys.service import LEVEL_OF_PRIORITY, ServiceSettings
 
@@ -121,7 +122,7 @@ class Dataset:
 def generate(customers: int, responses: int, chats: int, seed: int, as_of: date, rules: Rules = Rules()) -> Dataset:
     rng = np.random.default_rng(seed)
     day0 = as_of - timedelta(days=DAYS - 1)
-    t0 = _epoch(day0)
+    t0 = epoch(day0)
     history_end = t0 + DAYS * DAY  # the end of as_of (exclusive)
     clock = _decision_clock(as_of, rules)
     cat = _catalogue(rng)
@@ -524,12 +525,12 @@ def _subjects(inv: dict, o: dict, tk: dict, clock: dict, people: dict) -> np.nda
 
 def _products_frame(cat: dict, t0: int) -> pd.DataFrame:
     n = cat["n"]
-    stamp = _utc(np.full(n, t0))
+    stamp = utc(np.full(n, t0))
     return pd.DataFrame({
         "sku": cat["code"], "title": np.char.add("Product ", np.arange(1, n + 1).astype(str)).astype(object),
         "category": cat["category_names"][cat["category"]], "vendor": None, "status": "active", "is_presale": False,
-        "unit_cost": _money(cat["cost"]), "list_price": _money(cat["price"]), "currency": "USD", "pack_size": 1,
-        "moq": 1, "listed_at": _utc(np.full(n, t0 - 400 * DAY)), "source": "shop-us", "source_updated_at": stamp,
+        "unit_cost": money(cat["cost"]), "list_price": money(cat["price"]), "currency": "USD", "pack_size": 1,
+        "moq": 1, "listed_at": utc(np.full(n, t0 - 400 * DAY)), "source": "shop-us", "source_updated_at": stamp,
         "run_id": RUN_ID, "updated_at": stamp,
     })
 
@@ -540,9 +541,9 @@ def _customers_frame(people: dict) -> pd.DataFrame:
     return pd.DataFrame({
         "customer_key": people["key"], "email": people["email"], "phone": people["phone"],
         "accepts_marketing": consent, "country": np.array(COUNTRIES, dtype=object)[people["country"]],
-        "first_order_at": _utc(people["first_order"]), "last_order_at": _utc(people["last_order"]),
+        "first_order_at": utc(people["first_order"]), "last_order_at": utc(people["last_order"]),
         "first_source": np.array(CHANNELS, dtype=object)[people["first_source"]],
-        "updated_at": _utc(people["last_order"]),
+        "updated_at": utc(people["last_order"]),
     })
 
 
@@ -569,17 +570,17 @@ def _orders_frame(rng: np.random.Generator, o: dict, ln: dict, people: dict, his
         "source": np.array(CHANNELS, dtype=object)[channel], "external_id": o["external_id"],
         "order_number": np.char.add("#", (1001 + o["number"]).astype(str)).astype(object),
         "status": status, "source_status": status, "currency": np.array(CURRENCY, dtype=object)[channel],
-        "created_at": _utc(o["created"]), "updated_at": _utc(updated), "processed_at": _utc(o["created"]),
-        "cancelled_at": _utc(o["cancelled_at"]).where(pd.Series(o["cancelled"])),
-        "closed_at": _utc(closed_at).where(pd.Series(closed)),
-        "fulfilled_at": _utc(o["fulfilled"]).where(pd.Series(o["shipped"])),
-        "subtotal": _money(subtotal), "discount_total": _money(discounts), "shipping_total": _money(shipping),
-        "tax_total": _money(tax), "total": _money(subtotal + shipping + tax), "refunded_total": _money(np.zeros(n)),
+        "created_at": utc(o["created"]), "updated_at": utc(updated), "processed_at": utc(o["created"]),
+        "cancelled_at": utc(o["cancelled_at"]).where(pd.Series(o["cancelled"])),
+        "closed_at": utc(closed_at).where(pd.Series(closed)),
+        "fulfilled_at": utc(o["fulfilled"]).where(pd.Series(o["shipped"])),
+        "subtotal": money(subtotal), "discount_total": money(discounts), "shipping_total": money(shipping),
+        "tax_total": money(tax), "total": money(subtotal + shipping + tax), "refunded_total": money(np.zeros(n)),
         "customer_key": np.where(known, people["key"][np.maximum(o["customer"], 0)], None).astype(object),
         "payment_method": np.array(["card", "card", "card", "paypal", "shop_pay"], dtype=object)[rng.integers(0, 5, n)],
         "billing_country": country, "shipping_country": country, "discount_codes": None,
         "line_count": o["lines"], "item_count": items, "risk_level": "none", "risk_reasons": None,
-        "is_deleted": o["deleted"], "run_id": RUN_ID, "loaded_at": _utc(np.minimum(updated + 300, history_end - 1)),
+        "is_deleted": o["deleted"], "run_id": RUN_ID, "loaded_at": utc(np.minimum(updated + 300, history_end - 1)),
     })
 
 
@@ -589,7 +590,7 @@ def _lines_frame(o: dict, ln: dict, cat: dict) -> pd.DataFrame:
         "source": np.array(CHANNELS, dtype=object)[o["channel"][order]], "external_order_id": o["external_id"][order],
         "line_id": (20_000_000_000 + np.arange(len(order))).astype(str).astype(object),
         "sku": cat["code"][ln["sku"]], "title": None, "quantity": ln["quantity"],
-        "unit_price": _money(ln["unit"]), "discount": _money(ln["discount"]), "line_total": _money(ln["total"]),
+        "unit_price": money(ln["unit"]), "discount": money(ln["discount"]), "line_total": money(ln["total"]),
         "refunded_quantity": np.zeros(len(order), dtype=np.int64),
     })
 
@@ -598,7 +599,7 @@ def _tickets_frame(tk: dict, o: dict, people: dict, cat: dict, history_end: int)
     order = tk["order"]
     cause = np.array(CAUSES + (None,), dtype=object)[tk["cause"]]  # -1: the last, none
     return pd.DataFrame({
-        "desk": DESK, "ticket_id": tk["id"], "created_at": _utc(tk["created"]), "updated_at": _utc(tk["updated"]),
+        "desk": DESK, "ticket_id": tk["id"], "created_at": utc(tk["created"]), "updated_at": utc(tk["updated"]),
         "type": np.array(TICKET_TYPES, dtype=object)[tk["kind"]], "status": tk["status"],
         "priority": np.array(PRIORITIES, dtype=object)[tk["priority"]], "level": tk["level"],
         "is_complaint": tk["complaint"], "channel": tk["channel"], "cause": cause,
@@ -606,16 +607,16 @@ def _tickets_frame(tk: dict, o: dict, people: dict, cat: dict, history_end: int)
         "store": np.array(CHANNELS, dtype=object)[o["channel"][order]],
         "order_number": np.char.add("#", (1001 + o["number"][order]).astype(str)).astype(object),
         "customer_key": people["key"][o["customer"][order]],
-        "first_reply_at": _utc(tk["replied"]).where(pd.Series(tk["replied_known"])),
-        "solved_at": _utc(tk["solved"]).where(pd.Series(tk["solved_known"])),
-        "run_id": RUN_ID, "loaded_at": _utc(np.minimum(tk["updated"] + 300, history_end - 1)),
+        "first_reply_at": utc(tk["replied"]).where(pd.Series(tk["replied_known"])),
+        "solved_at": utc(tk["solved"]).where(pd.Series(tk["solved_known"])),
+        "run_id": RUN_ID, "loaded_at": utc(np.minimum(tk["updated"] + 300, history_end - 1)),
     })
 
 
 def _chats_frame(ch: dict) -> pd.DataFrame:
     return pd.DataFrame({
         "desk": DESK, "chat_id": (9_000_000 + np.arange(ch["n"])).astype(str).astype(object),
-        "started_at": _utc(ch["started"]), "ended_at": _utc(ch["ended"]), "updated_at": _utc(ch["ended"]),
+        "started_at": utc(ch["started"]), "ended_at": utc(ch["ended"]), "updated_at": utc(ch["ended"]),
         "first_response_seconds": ch["first"], "missed": ch["missed"], "department": ch["department"],
         "run_id": RUN_ID,
     })
@@ -640,9 +641,9 @@ def _invitations_frame(inv: dict, people: dict, o: dict, tk: dict, clock: dict) 
         "external_order_id": np.where(delivery, o["external_id"][orders], None).astype(object),
         "ticket_id": np.where(complaint, tk["id"][tickets], None).astype(object),
         "channel": np.where(inv["email"], "email", "sms").astype(object), "decided_on": clock["days"][inv["day"]],
-        "status": "sent", "reason": reason, "send_after": _utc(inv["send_after"]), "sent_at": _utc(inv["sent"]),
-        "expires_at": _utc(inv["expires"]), "provider_id": provider.astype(object), "run_id": RUN_ID,
-        "updated_at": _utc(inv["sent"]),
+        "status": "sent", "reason": reason, "send_after": utc(inv["send_after"]), "sent_at": utc(inv["sent"]),
+        "expires_at": utc(inv["expires"]), "provider_id": provider.astype(object), "run_id": RUN_ID,
+        "updated_at": utc(inv["sent"]),
     })
 
 
@@ -650,7 +651,7 @@ def _responses_frame(rs: dict) -> pd.DataFrame:
     return pd.DataFrame({
         "response_id": rs["id"], "invitation_id": rs["invitation"], "survey": rs["survey"], "via": rs["via"],
         "nps": pd.Series(rs["nps"]).astype("Int64"), "csat": pd.Series(rs["csat"]).astype("Int64"),
-        "comment": rs["comment"], "submitted_at": _utc(rs["submitted"]), "updated_at": _utc(rs["submitted"]),
+        "comment": rs["comment"], "submitted_at": utc(rs["submitted"]), "updated_at": utc(rs["submitted"]),
         "validity": rs["validity"], "run_id": RUN_ID,
     })
 
@@ -707,17 +708,3 @@ def _facts(people, o, ln, tk, ch, inv, rs, pools, clock, rules, as_of) -> dict:
 
 def _nps(scores: np.ndarray) -> float:
     return 100 * ((scores >= 9).mean() - (scores <= 6).mean()) if len(scores) else float("nan")
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-def _utc(seconds) -> pd.Series:
-    return pd.Series(pd.to_datetime(np.asarray(seconds), unit="s", utc=True))
-
-
-def _epoch(day: date) -> int:
-    return int(datetime.combine(day, time(0), tzinfo=timezone.utc).timestamp())
-
-
-def _money(cents) -> np.ndarray:
-    return np.asarray(cents, dtype=np.int64) * 100  # ten-thousandths
