@@ -51,7 +51,6 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -61,9 +60,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from bench.flow_profile import (
-    OTHER, REPO, FlowRun, StageClock, StageTable, code_fingerprint, cpu_seconds, fresh_database, measure_flow,
+    OTHER, FlowRun, StageClock, StageTable, code_fingerprint, cpu_seconds, fresh_database, measure_flow,
     print_process_figures, print_stages, released, run_flow_process, set_up_warehouse, warehouse_url,
 )
+from bench.helper_process import HelperProcess, say
 
 BENCH_DB = "shopops_bench_pricing"
 CRAWL_DB = "shopops_bench_pricing_crawl"
@@ -241,8 +241,7 @@ def _serve_sandbox(args) -> int:
 
 
 def _say(value) -> None:
-    sys.stdout.write(MARK + json.dumps(value) + "\n")
-    sys.stdout.flush()
+    say(MARK, value)
 
 
 def _site_stats(requests: list[dict]) -> dict:
@@ -257,34 +256,10 @@ def _site_stats(requests: list[dict]) -> dict:
             f"#{shortest + 1} {requests[shortest]['path'][:32]} → #{shortest + 2} {requests[shortest + 1]['path'][:32]}"}
 
 
-class _SandboxProcess:
-    def __init__(self, args, data_dir: Path):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.pricing", "--serve-sandbox", "--competitors", str(args.competitors),
-             "--sandbox-skus", str(args.sandbox_skus), "--sandbox-days", str(args.sandbox_days),
-             "--data-dir", str(data_dir)], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.hello = self._read()
-
-    def ask(self, command: str):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self._read()
-
-    def _read(self):
-        for line in self.process.stdout:
-            if line.startswith(MARK):
-                return json.loads(line[len(MARK):])
-            sys.stdout.write(line)
-        raise RuntimeError(f"the sandbox's process ended (exit code {self.process.wait()})")
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def _start_sandbox(args, data_dir: Path) -> HelperProcess:
+    return HelperProcess(["-m", "bench.pricing", "--serve-sandbox", "--competitors", str(args.competitors),
+                          "--sandbox-skus", str(args.sandbox_skus), "--sandbox-days", str(args.sandbox_days),
+                          "--data-dir", str(data_dir)], MARK, "the sandbox")
 
 
 def _crawl_benchmark(args) -> int:
@@ -300,7 +275,7 @@ def _crawl_benchmark(args) -> int:
     print(f"\nshopops pricing benchmark — crawl: sandbox with {args.sandbox_skus:,} SKUs, {args.sandbox_days} days, "
           f"{args.competitors} competitor sites (demo_competitors() cycled), its own process; {args.warehouse}",
           flush=True)
-    sandbox = _SandboxProcess(args, workdir)
+    sandbox = _start_sandbox(args, workdir)
     try:
         sites = sandbox.hello["sites"]
         began = time.perf_counter()
@@ -362,7 +337,7 @@ class _BoundedCrawler:
         self.crawler.close()
 
 
-def _one_crawl(args, engine, sandbox: _SandboxProcess, sites: dict[str, str], interval: float) -> None:
+def _one_crawl(args, engine, sandbox: HelperProcess, sites: dict[str, str], interval: float) -> None:
     import numpy as np
 
     import tasks.pricing.observe as observe

@@ -62,9 +62,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -74,9 +72,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from bench.flow_profile import (
-    OTHER, REPO, FlowRun, StageClock, StageTable, code_fingerprint, cpu_seconds, measure_flow, print_process_figures,
+    OTHER, FlowRun, StageClock, StageTable, code_fingerprint, cpu_seconds, measure_flow, print_process_figures,
     print_stages, released, run_flow_process, set_up_warehouse, warehouse_url,
 )
+from bench.helper_process import HelperProcess, say
 
 BENCH_DB = "shopops_bench_satisfaction"
 FLOW_FILES = ("flows/satisfaction_survey.py", "tasks/surveys", "tasks/catalogue_on.py", "warehouse/io.py")
@@ -291,36 +290,7 @@ def _serve_smtp() -> int:
 
 
 def _say(value) -> None:
-    sys.stdout.write(MARK + json.dumps(value) + "\n")
-    sys.stdout.flush()
-
-
-class _SmtpProcess:
-    def __init__(self):
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.satisfaction", "--serve-smtp"], cwd=REPO,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.hello = self._read()
-
-    def ask(self, command: str):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self._read()
-
-    def _read(self):
-        for line in self.process.stdout:
-            if line.startswith(MARK):
-                return json.loads(line[len(MARK):])
-            sys.stdout.write(line)
-        raise RuntimeError(f"the SMTP sandbox's process ended (exit code {self.process.wait()})")
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    say(MARK, value)
 
 
 def _dispatch_benchmark(args) -> int:
@@ -337,7 +307,7 @@ def _dispatch_benchmark(args) -> int:
     n = args.dispatch
     print(f"\nshopops satisfaction-survey benchmark — dispatch: {n:,} invitations by e-mail to the sandbox's SMTP "
           f"server (its own process), SQLite; dispatch code {code_fingerprint(DISPATCH_FILES)}", flush=True)
-    server = _SmtpProcess()
+    server = HelperProcess(["-m", "bench.satisfaction", "--serve-smtp"], MARK, "the SMTP sandbox")
     try:
         smtp = dict(server.hello["smtp"])
         os.environ.update(server.hello["env"])  # the sandbox's SMTP password, where its settings say
