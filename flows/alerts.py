@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
 
 from connectors.sources import load_sources
 from shopops.blocks import notify
@@ -40,7 +41,8 @@ def notify_failure(flow, flow_run, state) -> None:
 FAILURE_HOOKS = {"on_failure": [notify_failure], "on_crashed": [notify_failure]}
 
 
-@flow(name="orders-freshness", flow_run_name="orders freshness · {now}", log_prints=False, **FAILURE_HOOKS,
+@flow(name="orders-freshness", log_prints=False, **FAILURE_HOOKS,
+      flow_run_name=lambda: f"orders freshness · {(flow_run.parameters or {}).get('now') or 'scheduled time'}",
       description="Alert when a source's orders have not loaded for more than SHOPOPS_FRESHNESS_ALERT_HOURS.")
 def orders_freshness(now: datetime | None = None, max_age_hours: float | None = None) -> dict:
     """Check every source's committed order cursor against the clock.

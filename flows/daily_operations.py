@@ -22,7 +22,6 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.sources import load_sources
 from flows.alerts import FAILURE_HOOKS
-from flows.business_date import business_date
 from flows.run_lock import one_run_per_date
 from flows.ingest import ingest_orders
 from flows.price_monitoring import price_monitoring
@@ -77,7 +76,6 @@ def daily_operations(as_of: date | None = None, ingest: bool = True, only: list[
     """
     install_redaction()
     log = get_logger("shopops.flows")
-    as_of = business_date(as_of)
     settings = get_settings()
     engine = get_engine()
     check_schema(engine)

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 
 from connectors.crawler import CrawlPolicy, Crawler
 from flows.alerts import FAILURE_HOOKS
-from flows.business_date import business_date
 from flows.run_lock import one_run_per_date
 from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
@@ -65,7 +64,6 @@ def price_monitoring(as_of: date | None = None, crawl: bool = True, traffic_gap_
     """
     install_redaction()
     log = get_logger("shopops.flows")
-    as_of = business_date(as_of)
     settings = get_settings()
     engine = get_engine()
     check_schema(engine)

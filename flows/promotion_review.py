@@ -19,7 +19,6 @@ from prefect.runtime import flow_run
 from sqlalchemy import Float, Numeric, and_, case, cast, delete, func, or_, select
 
 from flows.alerts import FAILURE_HOOKS
-from flows.business_date import business_date
 from flows.run_lock import one_run_per_date
 from connectors.sources import load_sources
 from shopops.logs import get_logger, install_redaction
@@ -68,7 +67,6 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
     """
     install_redaction()
     log = get_logger("shopops.flows")
-    as_of = business_date(as_of)
     settings = ReviewSettings(pre_days=pre_days, post_days=post_days, min_pre_days=min_pre_days,
                               min_orders=min_orders, repeat_days=repeat_days)
     engine = get_engine()

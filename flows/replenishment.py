@@ -65,7 +65,6 @@ def replenishment(as_of: date | None = None, history_days: int = 90, best_seller
     """
     install_redaction()
     log = get_logger("shopops.flows")
-    as_of = business_date(as_of)
     settings = PlanSettings(
         history_days=history_days, best_seller_cover_days=best_seller_cover_days,
         best_seller_revenue_share=best_seller_revenue_share, service_level=service_level,

@@ -20,7 +20,6 @@ from sqlalchemy import and_, delete, func, or_, select
 
 from connectors.services import load_services
 from flows.alerts import FAILURE_HOOKS
-from flows.business_date import business_date
 from flows.run_lock import one_run_per_date
 from shopops.blocks import notify
 from shopops.logs import get_logger, install_redaction
@@ -64,7 +63,6 @@ def satisfaction_survey(as_of: date | None = None, send: bool = True, window_day
     """
     install_redaction()
     log = get_logger("shopops.flows")
-    as_of = business_date(as_of)
     settings = get_settings()
     engine = get_engine()
     check_schema(engine)
