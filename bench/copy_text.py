@@ -1,4 +1,4 @@
-"""How fast a chunk becomes PostgreSQL COPY text (warehouse.io._copy_text), without a database.
+"""How fast a chunk becomes PostgreSQL COPY input (warehouse.io.copy_csv), without a database.
 
     python -m bench.copy_text --rows 100000
 
@@ -37,7 +37,7 @@ def order_like_frame(rows: int) -> pd.DataFrame:
 
 
 def main() -> int:
-    from warehouse.io import _copy_text
+    from warehouse.io import copy_csv
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -47,10 +47,10 @@ def main() -> int:
     runs = []
     for _ in range(5):
         began = time.perf_counter()
-        _copy_text(frame, money)
+        copy_csv(frame, money)
         runs.append(time.perf_counter() - began)
     best = min(runs)
-    print(f"COPY text of {rows:,} order rows × {frame.shape[1]} columns: best {1000 * best:.0f} ms "
+    print(f"COPY input of {rows:,} order rows × {frame.shape[1]} columns: best {1000 * best:.0f} ms "
           f"({1e6 * best / rows:.2f} µs per row)")
     return 0
 

@@ -1,6 +1,6 @@
 """The few functions that move frames in and out of the warehouse, fast on both backends.
 
-Writes are bulk: PostgreSQL gets one `COPY … FROM STDIN` per frame, SQLite one `executemany`.
+Writes are bulk: PostgreSQL gets one `COPY … FROM STDIN (FORMAT csv)` per frame, SQLite one `executemany`.
 Values are formatted the way SQLAlchemy's own types store them (UTC timestamps, exact decimal
 text), so rows written here and rows written through the ORM compare equal.
 """
@@ -13,6 +13,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from sqlalchemy import Connection, Numeric, text
 from sqlalchemy.sql.expression import Executable
 
@@ -34,8 +37,8 @@ def insert_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Seq
     if is_postgres(conn):
         raw = conn.connection.driver_connection  # the psycopg connection, inside our transaction
         with raw.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN") as copy:
-                copy.write(_copy_text(frame, money))
+            with cursor.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(memoryview(copy_csv(frame, money)))
     else:
         placeholders = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
@@ -43,49 +46,53 @@ def insert_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Seq
     return len(frame)
 
 
-_COPY_NULL = "\\N"
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def copy_csv(frame: pd.DataFrame, money: set[str]) -> pa.Buffer:
+    """The frame as `COPY … (FORMAT csv)` input, written by Arrow's CSV writer (C++, outside the
+    GIL). Text is always quoted and NULL is an unquoted empty field, so NULL and "" stay apart;
+    times are UTC with a `Z`; money is ten-thousandths reinterpreted as NUMERIC(18, 4), exact."""
+    table = pa.Table.from_arrays([_arrow_column(values, name in money) for name, values in frame.items()],
+                                 names=list(frame.columns))
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(table, sink, _CSV_OPTIONS)
+    return sink.getvalue()
 
 
-def _copy_text(frame: pd.DataFrame, money: set[str]) -> str:
-    """The frame in PostgreSQL's COPY text format, built column by column (vectorised)."""
-    columns = []
-    for name, values in frame.items():
-        kind, values = _classify(values, name in money)
-        missing = values.isna().to_numpy()
-        if kind == "time":
-            text = _iso_times(values, missing, "UTC")  # with a trailing Z
-        elif kind == "money":
-            text = _copy_money(values)
-        elif kind == "decimal":
-            text = values.map(_decimal_text, na_action="ignore").to_numpy(dtype=object, na_value=_COPY_NULL)
-        elif pd.api.types.is_bool_dtype(values.dtype):
-            text = np.where(values.fillna(False).to_numpy(dtype=bool), "t", "f").astype(object)
-        elif pd.api.types.is_integer_dtype(values.dtype):
-            text = values.to_numpy(dtype=np.int64, na_value=0).astype(str).astype(object)
-        else:
-            text = np.full(len(values), _COPY_NULL, dtype=object)
-            text[~missing] = _escaped(values.to_numpy(dtype=object)[~missing])
-        text = np.array(text, dtype=object)
-        text[missing] = _COPY_NULL
-        columns.append(text.tolist())
-    return "\n".join(map("\t".join, zip(*columns))) + "\n"
+_CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+_MONEY_TYPE = pa.decimal128(18, MONEY_SCALE)
 
 
-def _copy_money(units: pd.Series) -> list[str]:
-    """Ten-thousandths as exact numeric input in exponent form (`125000` → `125000e-4`, which
-    PostgreSQL reads as 12.5000): one short format per value instead of a division and padding."""
-    suffix = f"e-{MONEY_SCALE}"
-    return [f"{value}{suffix}" for value in units.to_numpy(dtype=np.int64, na_value=0).tolist()]
+def _arrow_column(values: pd.Series, is_money: bool) -> pa.Array:
+    kind, values = _classify(values, is_money)
+    if kind == "time":
+        # Arrow formats naive times ~30x faster than zoned ones; the values are UTC already.
+        naive = pa.array(values.dt.tz_localize(None).astype("datetime64[us]"), from_pandas=True)
+        return pc.binary_join_element_wise(pc.cast(naive, pa.string()), "Z", "")
+    if kind == "money":
+        return _money_array(values)
+    if kind == "decimal":
+        return pa.array(values.map(_decimal_text, na_action="ignore"), type=pa.string(), from_pandas=True)
+    if values.dtype != object:
+        return pa.array(values, from_pandas=True)
+    try:  # text, numbers or dates held as Python objects
+        column = pa.array(values, from_pandas=True)
+        if not pa.types.is_nested(column.type):
+            return column
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds: written as their text
+        pass
+    return pa.array([v if v is None or type(v) is str else str(v) for v in values.tolist()], type=pa.string(),
+                    mask=values.isna().to_numpy())
 
 
-def _escaped(items: np.ndarray) -> list[str]:
-    """COPY-escape text values; one scan of the column decides if any value needs it at all."""
-    strings = [v if type(v) is str else str(v) for v in items.tolist()]
-    blob = "".join(strings)
-    if "\\" in blob or "\t" in blob or "\n" in blob or "\r" in blob:
-        return [v.translate(_COPY_ESCAPES) for v in strings]
-    return strings
+def _money_array(units: pd.Series) -> pa.Array:
+    """Ten-thousandths as decimal128(18, 4) without arithmetic: a decimal128 is a 128-bit
+    two's-complement integer of its unscaled value, so each int64 becomes (value, sign word)."""
+    missing = units.isna().to_numpy()
+    values = units.to_numpy(dtype=np.int64, na_value=0)
+    words = np.empty((len(values), 2), dtype=np.int64)
+    words[:, 0], words[:, 1] = values, values >> 63
+    validity = pa.array(~missing).buffers()[1] if missing.any() else None
+    return pa.Array.from_buffers(_MONEY_TYPE, len(values), [validity, pa.py_buffer(words)],
+                                 null_count=int(missing.sum()))
 
 
 def _sqlite_rows(frame: pd.DataFrame, money: set[str]) -> Iterable[tuple]:
@@ -109,11 +116,10 @@ def _sqlite_rows(frame: pd.DataFrame, money: set[str]) -> Iterable[tuple]:
     return zip(*columns)
 
 
-def _iso_times(values: pd.Series, missing: np.ndarray, zone: str = "naive") -> np.ndarray:
-    """`YYYY-MM-DDTHH:MM:SS.ffffff` in UTC (with `zone="UTC"`: and a trailing `Z`), vectorised
-    (strftime is a Python loop)."""
+def _iso_times(values: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """`YYYY-MM-DDTHH:MM:SS.ffffff` in UTC, vectorised (strftime is a Python loop)."""
     naive = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    text = np.datetime_as_string(naive, unit="us", timezone=zone)
+    text = np.datetime_as_string(naive, unit="us")
     return np.where(missing, "", text)
 
 

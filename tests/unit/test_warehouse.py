@@ -85,3 +85,24 @@ def test_money_in_ten_thousandths_is_stored_exactly_negative_zero_and_largest(en
     # SQLite keeps NUMERIC as a double: exact to 15 significant digits (amounts below 10^11 with 4 decimals).
     assert stored == {"0": Decimal("12.5"), "1": Decimal("-0.0005"), "2": Decimal("0"), "3": Decimal("-123456.789"),
                       "4": largest}
+
+
+def test_bulk_insert_keeps_text_exactly_and_tells_empty_from_missing(engine):
+    """COPY input is CSV: every character that means something to CSV or to COPY's text format
+    must arrive as it was, and an empty text must not become NULL (nor NULL an empty text)."""
+    texts = ["", None, 'say "hi", then\tleave\nnow\r\n', "back\\slash \\N", "café ✓ 注文", "  padded  ", ",", '"', "\\."]
+    frame = pd.DataFrame([order_row(str(i), "1", "2026-11-01T05:30:00Z") for i in range(len(texts))])
+    frame["discount_codes"] = texts
+    frame["line_count"] = pd.array([0, 2, -3, 4, 5, 6, 7, 8, 2**31 - 1], dtype="Int64")
+    frame["processed_at"] = pd.to_datetime([None, "2026-11-01T06:00:00.5Z"] + [None] * 7, utc=True, format="ISO8601")
+    frame["is_deleted"] = [False, True] * 4 + [True]
+    with write_transaction(engine) as conn:
+        insert_frame(conn, "orders", frame, list(frame.columns))
+    with engine.connect() as conn:
+        rows = {int(r.external_id): r for r in conn.execute(
+            select(Order.external_id, Order.discount_codes, Order.line_count, Order.processed_at, Order.is_deleted))}
+    assert [rows[i].discount_codes for i in range(len(texts))] == texts
+    assert [rows[i].line_count for i in (0, 2, 8)] == [0, -3, 2**31 - 1]
+    assert rows[1].processed_at == datetime(2026, 11, 1, 6, 0, 0, 500000, tzinfo=timezone.utc)
+    assert rows[0].processed_at is None and rows[2].processed_at is None
+    assert [rows[i].is_deleted for i in (0, 1, 8)] == [False, True, True]
