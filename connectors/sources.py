@@ -18,6 +18,14 @@ sources:
     credentials:
       consumer_key: {env: WOO_EU_KEY}
       consumer_secret: {env: WOO_EU_SECRET}
+  - name: erp-eu                  # exports dropped in a folder (see tasks/normalize/file_drop.py)
+    kind: file_drop
+    path: drops/erp-eu            # relative to this file's folder; processed/ and failed/ go inside
+    timezone: Europe/Paris        # for times written without an offset (default UTC)
+    currency: EUR                 # when the files have no currency column
+    columns: {external_id: OrderID, updated_at: Modified, created_at: Created, status: Status,
+              total: Total, sku: SKU, quantity: Qty, unit_price: Price}
+    statuses: {Shipped: fulfilled, Open: paid, Void: cancelled}
 ```
 
 Secrets are looked up when a connector is built, never stored in the config object.
@@ -33,7 +41,7 @@ from typing import Any
 
 import yaml
 
-KINDS = {"shopify": ("access_token",), "woocommerce": ("consumer_key", "consumer_secret")}
+KINDS = {"shopify": ("access_token",), "woocommerce": ("consumer_key", "consumer_secret"), "file_drop": ()}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -53,7 +61,7 @@ class SourceConfig:
         return resolve_secret(self.name, key, self.credentials.get(key))
 
 
-def parse_sources(data: Any, origin: str = "sources") -> list[SourceConfig]:
+def parse_sources(data: Any, origin: str = "sources", base_dir: Path | None = None) -> list[SourceConfig]:
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise ConfigError(f"{origin}: expected a mapping with a `sources:` list")
     sources, seen = [], set()
@@ -68,7 +76,12 @@ def parse_sources(data: Any, origin: str = "sources") -> list[SourceConfig]:
             raise ConfigError(f"{where}: the name {name!r} is used twice")
         if kind not in KINDS:
             raise ConfigError(f"{where} ({name}): `kind` must be one of {sorted(KINDS)} (got {kind!r})")
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        if kind == "file_drop":
+            if not isinstance(entry.get("path"), str) or not entry["path"]:
+                raise ConfigError(f"{where} ({name}): a file_drop source needs `path`, the folder files are dropped in")
+            entry = {**entry, "path": str((base_dir or Path.cwd()) / Path(entry["path"]).expanduser())}
+            base_url = Path(entry["path"]).as_uri()
+        elif not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"{where} ({name}): `base_url` must be an http(s) URL")
         credentials = entry.get("credentials") or {}
         for key in KINDS[kind]:
@@ -89,7 +102,7 @@ def load_sources(path: Path, names: list[str] | None = None) -> list[SourceConfi
             f"No sources file at {path}. Create it (see connectors/sources.py for the format) or "
             "set SHOPOPS_SOURCES_FILE; `shopops demo` writes one for the sandbox."
         )
-    sources = parse_sources(yaml.safe_load(path.read_text()), origin=str(path))
+    sources = parse_sources(yaml.safe_load(path.read_text()), origin=str(path), base_dir=path.parent)
     if names:
         unknown = sorted(set(names) - {s.name for s in sources})
         if unknown:

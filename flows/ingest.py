@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from connectors import build_connector
+from connectors.file_drop import FileDropFolder
 from connectors.http import AuthError
 from connectors.sources import ConfigError, SourceConfig, catalog_source, load_sources
 from flows.alerts import FAILURE_HOOKS
@@ -26,6 +27,8 @@ from shopops.logs import get_logger, install_redaction
 from shopops.settings import get_settings
 from tasks.catalog import CatalogReport, sync_shopify_catalog
 from tasks.ingest import SourceReport, ingest_orders_from, plan_window
+from tasks.ingest_files import FilesFailed, ingest_file_drop
+from tasks.normalize.file_drop import FileLayout
 from tasks.load import QuarantineLimitExceeded
 from tasks.validate import ContractValidator
 from warehouse.engine import get_engine
@@ -37,7 +40,7 @@ def _not_worth_retrying(task, task_run, state) -> bool:
     refused fail the same way again."""
     try:
         state.result()
-    except (AuthError, ConfigError, QuarantineLimitExceeded, SchemaNotCurrent):
+    except (AuthError, ConfigError, FilesFailed, QuarantineLimitExceeded, SchemaNotCurrent):
         return False
     except Exception:
         return True
@@ -60,6 +63,10 @@ def sync_catalog(config: SourceConfig, run_id: str, is_master: bool, now: dateti
       retry_condition_fn=_not_worth_retrying, cache_policy=NO_CACHE)
 def ingest_source(config: SourceConfig, start: datetime | None, end: datetime, run_id: str) -> SourceReport:
     settings, engine = get_settings(), get_engine()
+    if config.kind == "file_drop":  # files are not windowed: every ready file, once
+        folder = FileDropFolder(config, settings.file_drop_settle_seconds)
+        return ingest_file_drop(folder, FileLayout.from_options(config.name, config.options), engine, run_id=run_id,
+                                settings=settings, validator=ContractValidator.shared(), now=end)
     window_start, window_end = plan_window(engine, config.name, start, end, settings, end)
     progress = _progress_tracker(f"{config.name}: orders {window_start:%Y-%m-%d %H:%M} → {window_end:%Y-%m-%d %H:%M} UTC")
     connector = build_connector(config)

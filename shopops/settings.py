@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         description="A window is fetched in slices of this length; the cursor advances at the "
         "end of each committed slice, so a crash refetches at most one slice.",
     )
+    file_drop_settle_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="A dropped file is picked up once it has not changed for this long; one still "
+        "being written is left for a later run.",
+    )
     chunk_size: int = Field(
         default=25_000,
         ge=1,

@@ -751,4 +751,21 @@ class BackfillChunk(Base):
     run_id: Mapped[str | None] = mapped_column(RunId, nullable=True)   # the backfill run that last ran it
 
 
+class FileDrop(Base):
+    """Each export file a file-drop source has seen, by the checksum of its content: a file is
+    loaded once however often (and under whatever name) it is dropped again."""
+
+    __tablename__ = "file_drops"
+    source: Mapped[str] = mapped_column(SourceName, primary_key=True)
+    checksum: Mapped[str] = mapped_column(String(64), primary_key=True)   # sha256 of the bytes
+    file_name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(12))                       # processed | failed
+    rows: Mapped[int] = mapped_column(Integer)                            # data rows in the file
+    orders: Mapped[int] = mapped_column(Integer)                          # order versions in them
+    reason: Mapped[str | None] = mapped_column(Text)                      # why it failed
+    moved_to: Mapped[str] = mapped_column(Text)                           # where the file went
+    run_id: Mapped[str] = mapped_column(RunId)
+    processed_at = mapped_column(UtcDateTime, nullable=False)
+
+
 TABLES = Base.metadata.tables
