@@ -50,8 +50,11 @@ def copy_csv(frame: pd.DataFrame, money: set[str]) -> pa.Buffer:
     """The frame as `COPY … (FORMAT csv)` input, written by Arrow's CSV writer (C++, outside the
     GIL). Text is always quoted and NULL is an unquoted empty field, so NULL and "" stay apart;
     times are UTC with a `Z`; money is ten-thousandths reinterpreted as NUMERIC(18, 4), exact."""
-    table = pa.Table.from_arrays([_arrow_column(values, name in money) for name, values in frame.items()],
-                                 names=list(frame.columns))
+    columns = [_arrow_column(values, name in money) for name, values in frame.items()]
+    # One contiguous array per column: pandas' Arrow-backed text can come in several chunks, and
+    # Arrow's CSV writer, given columns chunked differently, wrote stray bytes of older buffers.
+    columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+    table = pa.Table.from_arrays(columns, names=list(frame.columns))
     sink = pa.BufferOutputStream()
     pa_csv.write_csv(table, sink, _CSV_OPTIONS)
     return sink.getvalue()
