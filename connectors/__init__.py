@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from connectors.sources import SourceConfig
+
+
+def settle_lag(kind: str) -> timedelta:
+    """How long after a change a source of this kind may still not show it (see plan_window)."""
+    if kind == "amazon":
+        from connectors.amazon import SETTLE
+
+        return SETTLE
+    return timedelta(0)
 
 
 def build_connector(config: SourceConfig, **options):
@@ -11,6 +22,10 @@ def build_connector(config: SourceConfig, **options):
         from connectors.shopify import ShopifyConnector
 
         return ShopifyConnector(config, **options)
+    if config.kind == "amazon":
+        from connectors.amazon import AmazonConnector
+
+        return AmazonConnector(config, **options)
     if config.kind == "woocommerce":
         from connectors.woocommerce import WooCommerceConnector
 

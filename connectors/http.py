@@ -126,6 +126,47 @@ class LeakyBucketPacer:
         """The next response's call-limit header resets the bucket."""
 
 
+class TokenBucketPacer:
+    """Client-side model of a token bucket (an Amazon SP-API usage plan): `burst` calls at once,
+    then one per `1 / rate` seconds. The rate follows the source's `x-amzn-RateLimit-Limit`; a 429
+    empties the bucket, so the next call waits a full interval. It keeps `margin` below the plan (one
+    token of the burst, a tenth of the rate): calls paced exactly at the rate reach the source with
+    network jitter, and two arriving closer than an interval would be refused. Shared by every
+    thread using it."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, margin: float = 0.1):
+        self.rate, self.burst, self.margin = rate, max(1, burst - 1), margin
+        self._tokens, self._at = float(self.burst), clock()
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+
+    def before_request(self) -> None:
+        with self._lock:
+            now = self._clock()
+            rate = self.rate * (1 - self.margin)
+            tokens = min(float(self.burst), self._tokens + (now - self._at) * rate)
+            wait = max(0.0, (1 - tokens) / rate)
+            self._tokens, self._at = tokens - 1, now  # reserve the token: concurrent callers queue behind
+        if wait > 0:
+            self._sleep(wait)
+
+    def set_rate(self, rate: float) -> None:
+        if rate > 0:
+            with self._lock:
+                self.rate = rate
+
+    def request_finished(self) -> None:
+        """The bucket counts calls, not their length."""
+
+    def rate_limited(self) -> None:
+        with self._lock:
+            self._tokens = min(self._tokens, 0.0)
+
+    def after_response(self, used: int, capacity: int) -> None:
+        """Amazon reports its rate, not a level (see set_rate)."""
+
+
 @dataclass
 class CallStats:
     requests: int = 0
@@ -304,6 +345,12 @@ class HttpClient:
             used, _, capacity = header.partition("/")
             if used.strip().isdigit() and capacity.strip().isdigit():
                 self.pacer.after_response(int(used), int(capacity))
+        rate = response.headers.get("x-amzn-RateLimit-Limit")
+        if rate and isinstance(self.pacer, TokenBucketPacer):
+            try:
+                self.pacer.set_rate(float(rate))
+            except ValueError:
+                pass
 
     def _give_up_if(self, failures: int, request: str, cause: str, status: int | None) -> None:
         if failures >= self.policy.max_attempts:

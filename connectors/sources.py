@@ -18,6 +18,16 @@ sources:
     credentials:
       consumer_key: {env: WOO_EU_KEY}
       consumer_secret: {env: WOO_EU_SECRET}
+  - name: amazon-de
+    kind: amazon                  # Selling Partner API, Orders v0
+    base_url: https://sellingpartnerapi-eu.amazon.com
+    marketplace_ids: [A1PA6795UKMFR9]
+    # token_url: https://api.amazon.com/auth/o2/token   (Login with Amazon; the default)
+    # usage_plans: {getOrders: [0.0167, 20], getOrderItems: [0.5, 30]}   (rate per second, burst)
+    credentials:
+      refresh_token: {env: AMAZON_DE_REFRESH_TOKEN}
+      client_id: {env: AMAZON_APP_CLIENT_ID}
+      client_secret: {env: AMAZON_APP_CLIENT_SECRET}
   - name: erp-eu                  # exports dropped in a folder (see tasks/normalize/file_drop.py)
     kind: file_drop
     path: drops/erp-eu            # relative to this file's folder; processed/ and failed/ go inside
@@ -41,7 +51,8 @@ from typing import Any
 
 import yaml
 
-KINDS = {"shopify": ("access_token",), "woocommerce": ("consumer_key", "consumer_secret"), "file_drop": ()}
+KINDS = {"shopify": ("access_token",), "woocommerce": ("consumer_key", "consumer_secret"),
+         "amazon": ("refresh_token", "client_id", "client_secret"), "file_drop": ()}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 

@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from connectors import build_connector
+from connectors import build_connector, settle_lag
 from connectors.file_drop import FileDropFolder
 from connectors.http import AuthError
 from connectors.sources import ConfigError, SourceConfig, catalog_source, load_sources
@@ -67,7 +67,7 @@ def ingest_source(config: SourceConfig, start: datetime | None, end: datetime, r
         folder = FileDropFolder(config, settings.file_drop_settle_seconds)
         return ingest_file_drop(folder, FileLayout.from_options(config.name, config.options), engine, run_id=run_id,
                                 settings=settings, validator=ContractValidator.shared(), now=end)
-    window_start, window_end = plan_window(engine, config.name, start, end, settings, end)
+    window_start, window_end = plan_window(engine, config.name, start, end, settings, end, settle_lag(config.kind))
     progress = _progress_tracker(f"{config.name}: orders {window_start:%Y-%m-%d %H:%M} → {window_end:%Y-%m-%d %H:%M} UTC")
     connector = build_connector(config)
     try:
@@ -168,7 +168,7 @@ def ingest_orders(sources: list[str] | None = None, start: datetime | None = Non
         raise ValueError(f"start {start.isoformat()} is not before end {end.isoformat()}")
 
     master = catalog_source(configs)
-    windows = {c.name: plan_window(engine, c.name, start, end, settings, end) for c in configs}
+    windows = {c.name: plan_window(engine, c.name, start, end, settings, end, settle_lag(c.kind)) for c in configs}
     failures = {}
     with _source_tasks(settings, configs, windows) as (runner, submit, submit_source):
         catalog_runs = {c.name: submit(sync_catalog, config=c, run_id=run_id, is_master=c.name == master, now=end)

@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     risk_known_payment_methods: list[str] = Field(
         default=[
             "shopify_payments", "paypal", "stripe", "credit_card", "bacs", "manual",
-            "gift_card", "apple_pay", "google_pay", "klarna", "shop_pay",
+            "gift_card", "apple_pay", "google_pay", "klarna", "shop_pay", "amazon_payments",
         ],
         description="Payment methods that are not flagged; cash on delivery is always flagged.",
     )

@@ -59,10 +59,14 @@ _END = object()
 
 
 def plan_window(engine: Engine, source: str, start: datetime | None, end: datetime | None,
-                settings: Settings, now: datetime) -> tuple[datetime, datetime]:
+                settings: Settings, now: datetime, settle: timedelta = timedelta(0)) -> tuple[datetime, datetime]:
     """Explicit bounds win (backfills); otherwise from the committed cursor minus the lookback,
-    or the initial history for a source never loaded before, up to now."""
+    or the initial history for a source never loaded before, up to now. A source that shows
+    changes only after `settle` (Amazon: two minutes) is never asked for a later moment of the
+    clock: its cursor would otherwise pass orders it has not shown yet."""
     end = utc(end) if end else now
+    if settle:
+        end = min(end, datetime.now(timezone.utc) - settle)
     if start is not None:
         return utc(start), end
     with engine.connect() as conn:

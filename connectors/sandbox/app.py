@@ -11,6 +11,7 @@ from typing import Callable
 import orjson
 
 from .clock import SandboxClock
+from .amazon import AmazonApi
 from .config import SandboxConfig
 from .credentials import cursor_signing_key, store_secrets
 from .faults import FaultBoard
@@ -26,6 +27,7 @@ from .stock_exports import StockBook
 from .woocommerce import WooCommerceApi
 
 SHOPIFY_PATH = re.compile(r"/shopify/(?P<store>[a-z0-9-]+)/admin/api/(?P<version>\d{4}-\d{2})/(?P<endpoint>[a-z_]+(?:/\d+/[a-z_]+)?\.json)")
+AMAZON_PATH = re.compile(r"/amazon/(?P<store>[a-z0-9-]+)/(?P<endpoint>auth/o2/token|orders/v0/orders(?:/(?P<order>[0-9-]+)/orderItems)?)")
 WOOCOMMERCE_PATH = re.compile(r"/woocommerce/(?P<store>[a-z0-9-]+)/wp-json/wc/v3/(?P<resource>[a-z0-9_/-]+)")
 NOT_FOUND = {"errors": "Not Found"}
 
@@ -43,6 +45,7 @@ class SandboxApp:
         stock = stock if stock is not None else StockBook(config, world)
         self.shopify: dict[str, ShopifyApi] = {}
         self.woocommerce: dict[str, WooCommerceApi] = {}
+        self.amazon: dict[str, AmazonApi] = {}
         for store_config in config.stores:
             store = world.stores[store_config.name]
             secrets = store_secrets(config.seed, store_config)
@@ -52,6 +55,11 @@ class SandboxApp:
                 self.shopify[store.name] = ShopifyApi(store, index, clock, bucket, secrets["access_token"],
                                                       cursor_signing_key(config.seed, store_config), base_url,
                                                       partial(stock.levels_at, store.name))
+            elif store_config.kind == "amazon":
+                self.amazon[store.name] = AmazonApi(
+                    store, index, clock, secrets, cursor_signing_key(config.seed, store_config),
+                    (config.amazon_orders_rate, config.amazon_orders_burst),
+                    (config.amazon_items_rate, config.amazon_items_burst))
             else:
                 self.woocommerce[store.name] = WooCommerceApi(store, index, clock, secrets["consumer_key"],
                                                               secrets["consumer_secret"], base_url)
@@ -79,11 +87,16 @@ class SandboxApp:
         if match and match["store"] in self.woocommerce:
             woocommerce, resource = self.woocommerce[match["store"]], match["resource"]
             return match["store"], resource, partial(woocommerce.serve, request, resource), woocommerce.fault_response
+        match = AMAZON_PATH.fullmatch(request.path)
+        if match and match["store"] in self.amazon:
+            amazon, endpoint = self.amazon[match["store"]], match["endpoint"]
+            operation = "token" if endpoint == "auth/o2/token" else "getOrderItems" if match["order"] else "getOrders"
+            return match["store"], operation, partial(amazon.serve, request, endpoint, match["order"]), amazon.fault_response
         return self.services.route(request) if self.services is not None else None
 
     def _with_fault(self, store: str, request: Request, serve: Callable[[], Response],
                     fail: Callable[[str, float], Response]) -> Response:
-        carries_cursor = any(request.param(name) is not None for name in ("page_info", "cursor", "page_token"))
+        carries_cursor = any(request.param(name) is not None for name in ("page_info", "cursor", "page_token", "NextToken"))
         fault = self.faults.take(store, carries_cursor=carries_cursor)
         if fault is None:
             return serve()

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .competitor_config import CompetitorConfig, demo_competitors
 
-STORE_KINDS = ("shopify", "woocommerce")
+STORE_KINDS = ("shopify", "woocommerce", "amazon")
 DEFAULT_ANOMALY_RATES = {"duplicate": 0.005, "malformed": 0.003, "late_visibility": 0.01}
 # Shares of orders that get a refund (after fulfilment) or are cancelled (within a day).
 DEFAULT_LIFECYCLE_RATES = {"refund": 0.05, "cancellation": 0.02}
@@ -95,6 +95,11 @@ class SandboxConfig:
     sms_messages_per_second: float = 10.0
     survey_api_requests_per_minute: int = 60
     smtp_auth_without_tls: bool = False
+    # Amazon SP-API usage plans (requests per second, burst) of getOrders and getOrderItems.
+    amazon_orders_rate: float = 0.0167
+    amazon_orders_burst: int = 20
+    amazon_items_rate: float = 0.5
+    amazon_items_burst: int = 30
 
     def __post_init__(self) -> None:
         if self.anchor is None:
@@ -125,6 +130,9 @@ class SandboxConfig:
             raise ValueError("days and skus must be at least 1")
         if self.rate_limit_bucket < 1 or self.rate_limit_leak_per_second <= 0:
             raise ValueError("the rate limit needs a bucket >= 1 and a positive leak rate")
+        if min(self.amazon_orders_rate, self.amazon_items_rate) <= 0 or min(self.amazon_orders_burst,
+                                                                            self.amazon_items_burst) < 1:
+            raise ValueError("the Amazon usage plans need positive rates and bursts of at least 1")
 
     @classmethod
     def demo(cls, anchor: datetime | None = None) -> SandboxConfig:

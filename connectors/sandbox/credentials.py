@@ -20,6 +20,9 @@ def credential_env_names(store: StoreConfig) -> dict[str, str]:
     prefix = env_prefix(store)
     if store.kind == "shopify":
         return {"access_token": f"{prefix}_TOKEN"}
+    if store.kind == "amazon":
+        return {"refresh_token": f"{prefix}_REFRESH_TOKEN", "client_id": f"{prefix}_CLIENT_ID",
+                "client_secret": f"{prefix}_CLIENT_SECRET"}
     return {"consumer_key": f"{prefix}_KEY", "consumer_secret": f"{prefix}_SECRET"}
 
 
@@ -27,6 +30,12 @@ def store_secrets(seed: int, store: StoreConfig) -> dict[str, str]:
     """Field -> secret value, shaped like the real platforms' keys."""
     if store.kind == "shopify":
         return {"access_token": "shpat_" + _digest(seed, store.name, "access_token")[:32]}
+    if store.kind == "amazon":  # Login with Amazon: the app's client and the seller's refresh token
+        return {
+            "refresh_token": "Atzr|" + _digest(seed, store.name, "refresh_token"),
+            "client_id": "amzn1.application-oa2-client." + _digest(seed, store.name, "client_id")[:32],
+            "client_secret": "amzn1.oa2-cs.v1." + _digest(seed, store.name, "client_secret"),
+        }
     return {
         "consumer_key": "ck_" + _digest(seed, store.name, "consumer_key")[:40],
         "consumer_secret": "cs_" + _digest(seed, store.name, "consumer_secret")[:40],

@@ -18,6 +18,7 @@ FAULT_OPTIONS = {
     "slow": {"delay": 2.0},
     "truncate": {},
     "expired_cursor": {},  # only requests that carry page_info consume it
+    "expired_token": {},   # Amazon: every access token issued so far expires now
 }
 
 

@@ -20,6 +20,7 @@ CARD, PAYPAL, BANK_TRANSFER, CASH_ON_DELIVERY = 0, 1, 2, 3
 PAYMENT_SHARES = {
     "shopify": (0.68, 0.28, 0.0, 0.04),
     "woocommerce": (0.55, 0.30, 0.10, 0.05),
+    "amazon": (0.93, 0.0, 0.05, 0.02),  # Amazon's own payments; invoices; cash on delivery
 }
 PAID, AUTHORIZED, PENDING, FAILED = 0, 1, 2, 3
 CANCEL_REASONS = ("customer", "inventory", "fraud", "declined", "other")
@@ -64,6 +65,8 @@ def _initial_payment(rng: np.random.Generator, kind: str, method: np.ndarray) ->
     initial = np.full(len(method), PAID, dtype=np.int8)
     if kind == "shopify":
         initial[(method == CARD) & (draw < 0.10)] = AUTHORIZED  # captured at fulfilment
+    elif kind == "amazon":
+        initial[(method == CARD) & (draw < 0.20)] = PENDING  # "Pending" until Amazon clears it, minutes to hours
     else:
         initial[(method == CARD) & (draw < 0.015)] = FAILED
         initial[(method == PAYPAL) & (draw < 0.08)] = PENDING

@@ -39,3 +39,24 @@ class LeakyBucket:
         with self._lock:
             self._drain()
             return min(self.capacity, math.ceil(self._level - 1e-9))
+
+
+class TokenBucket:
+    """Amazon SP-API's usage plans: `burst` tokens, refilled at `rate` a second; a call takes one."""
+
+    def __init__(self, rate: float, burst: int, timer: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst = rate, burst
+        self._timer = timer
+        self._lock = threading.Lock()
+        self._tokens = float(burst)
+        self._last = timer()
+
+    def try_call(self) -> bool:
+        with self._lock:
+            now = self._timer()
+            self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            return False

@@ -129,8 +129,11 @@ class Sandbox:
             entry = {"name": store.name, "kind": store.kind, "base_url": f"{self.url}/{store.kind}/{store.name}"}
             if store.kind == "shopify":
                 entry["api_version"] = SHOPIFY_API_VERSION
-            else:  # a WooCommerce store has no stock API here: it ships from a Shopify shop's stock
+            else:  # a WooCommerce or Amazon store has no stock API here: it ships from a Shopify shop's stock
                 entry["stock_pool"] = self.config.stock_pool_for(store)
+            if store.kind == "amazon":
+                entry["token_url"] = f"{entry['base_url']}/auth/o2/token"
+                entry["marketplace_ids"] = [self._app.amazon[store.name].marketplace_id]
             entry["credentials"] = {field: {"env": env} for field, env in credential_env_names(store).items()}
             entries.append(entry)
         return entries

@@ -18,6 +18,7 @@ SHOPIFY_STATUSES = ("open", "closed", "cancelled")  # the orders.json `status` f
 SHOPIFY_OPEN, SHOPIFY_CLOSED, SHOPIFY_CANCELLED = range(3)
 FINANCIAL_STATUSES = ("pending", "authorized", "paid", "partially_refunded", "refunded", "voided")
 WOO_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed")
+AMAZON_STATUSES = ("Pending", "Unshipped", "Shipped", "Canceled")
 INVISIBLE = -1
 _FINANCIAL = {name: code for code, name in enumerate(FINANCIAL_STATUSES)}
 _WOO = {name: code for code, name in enumerate(WOO_STATUSES)}
@@ -64,12 +65,20 @@ class VersionState:
             [_WOO["cancelled"], _WOO["refunded"], _WOO["failed"], _WOO["completed"], _WOO["processing"],
              _WOO["on-hold"]], _WOO["pending"]).astype(np.int8)
 
+    def amazon_status(self) -> np.ndarray:
+        """Amazon's OrderStatus: Pending until the payment is authorised (Amazon then withholds
+        the prices), Unshipped, Shipped, or Canceled. Refunds are not part of the Orders API."""
+        cash = self.store.life.payment_method[self.rows] == CASH_ON_DELIVERY
+        return np.select([self.cancelled, self.fulfilled, self.paid | cash], [3, 2, 1], 0).astype(np.int8)
+
     def status_codes(self) -> np.ndarray:
-        """The kind's own status vocabulary (SHOPIFY_STATUSES or WOO_STATUSES)."""
-        return self.shopify_status() if self.store.kind == "shopify" else self.woo_status()
+        """The kind's own status vocabulary (SHOPIFY_STATUSES, WOO_STATUSES or AMAZON_STATUSES)."""
+        kind = self.store.kind
+        return self.shopify_status() if kind == "shopify" else self.amazon_status() if kind == "amazon" else self.woo_status()
 
     def status_names(self) -> list[str]:
-        names = SHOPIFY_STATUSES if self.store.kind == "shopify" else WOO_STATUSES
+        kind = self.store.kind
+        names = SHOPIFY_STATUSES if kind == "shopify" else AMAZON_STATUSES if kind == "amazon" else WOO_STATUSES
         return [names[code] for code in self.status_codes().tolist()]
 
 
