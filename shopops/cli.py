@@ -86,6 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     remind.add_argument("--url", required=True, help="where the reminder is POSTed as JSON {subject, body}")
     remind.add_argument("--name", default="purchasing", help="block name (default: purchasing)")
 
+    report = commands.add_parser("report", help="Reports from the warehouse.")
+    report_commands = report.add_subparsers(dest="report_command", required=True)
+    net_sales = report_commands.add_parser(
+        "net-sales", help="Gross − discounts − refunds per business day, source and currency (refunds on their own day).")
+    net_sales.add_argument("--start", type=_day, required=True, help="first day, YYYY-MM-DD")
+    net_sales.add_argument("--end", type=_day, required=True, help="last day (included), YYYY-MM-DD")
+    net_sales.add_argument("--by", choices=["refund", "order"], default="refund",
+                           help="date refunds by the refund (default) or by their order")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Libraries' chatter (one line per Prefect API call, Alembic's plugin set-up, GE's temporary
@@ -143,6 +152,17 @@ def main(argv: list[str] | None = None) -> int:
         from tasks.promotions.calendar import import_calendar
 
         return _import(import_calendar, args.file, lambda r: f"{r.loaded} promotions loaded from {args.file}")
+    if args.command == "report":
+        from datetime import timedelta
+
+        from shopops.settings import get_settings
+        from tasks.operations.net_sales import net_sales_by_day
+        from warehouse.engine import get_engine
+
+        table = net_sales_by_day(get_engine(), args.start, args.end + timedelta(days=1), get_settings().business_timezone,
+                                 by=args.by)
+        _print_table(table.to_dict("records"), list(table.columns))
+        return 0
     if args.command == "blocks" and args.blocks_command == "register":
         from shopops.blocks import register_block_types
 
