@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator
 
+import pandas as pd
 import requests
 
-from connectors.base import iso_utc, within_window
+from connectors.base import iso_utc, parse_timestamps, within_window
 from connectors.http import HttpClient, LeakyBucketPacer, RetryPolicy, SourceError, server_time
 from connectors.sources import SourceConfig
 from shopops.logs import get_logger
@@ -42,6 +43,7 @@ INVENTORY_ITEMS = Stream("inventory_items.json", "inventory_items")
 INVENTORY_LEVELS = Stream("inventory_levels.json", "inventory_levels")
 PRICE_RULES = Stream("price_rules.json", "price_rules")
 CUSTOM_COLLECTIONS = Stream("custom_collections.json", "custom_collections")
+ORDER_DELETIONS = Stream("events.json", "events", (("filter", "Order"), ("verb", "destroy")))
 
 
 class ExpiredCursor(Exception):
@@ -95,6 +97,18 @@ class ShopifyConnector:
                     self.name, iso_utc(resume_from), restart + 1)
         raise SourceError(self.name, f"GET {self.api}/orders.json",
                           f"page cursor expired {MAX_CURSOR_RESTARTS + 1} times in a row")
+
+    def deleted_orders(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
+        """(order id, when) of every order the merchant deleted in `[start, end)`: deleted orders
+        vanish from orders.json, and a `destroy` event is all that is left of them."""
+        deleted = []
+        for events in self._pages(ORDER_DELETIONS, {"created_at_min": iso_utc(start), "created_at_max": iso_utc(end)}):
+            kept, _ = within_window(events, "created_at", start, end)
+            kept = [e for e in kept if isinstance(e, dict) and e.get("subject_type") == "Order"
+                    and e.get("subject_id") is not None]
+            moments = parse_timestamps(pd.Series([e.get("created_at") for e in kept], dtype=object))
+            deleted.extend((str(e["subject_id"]), m.to_pydatetime()) for e, m in zip(kept, moments) if not pd.isna(m))
+        return deleted
 
     # --- catalogue ---------------------------------------------------------------------
     def products(self) -> Iterator[list[dict]]:

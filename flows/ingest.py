@@ -207,6 +207,7 @@ def _summary_row(report: SourceReport) -> dict:
         "window": (f"{report.window_start:%Y-%m-%d %H:%M} → {report.window_end:%Y-%m-%d %H:%M}"
                    if report.window_start and report.window_end else ""),
         **counts,
+        "deleted": report.deleted,
         "chunks": report.chunks,
         "seconds": round(report.seconds, 1),
         "peak memory (MB)": round(report.peak_memory_mb),

@@ -26,7 +26,8 @@ from connectors.base import OrderConnector, utc
 from shopops.logs import get_logger
 from shopops.settings import Settings
 from tasks.clean import RiskRules
-from tasks.load import STREAM, Catalogue, Counts, QuarantineLimitExceeded, check_quarantine_limit, commit, prepare, quarantine_only
+from tasks.load import (STREAM, Catalogue, Counts, QuarantineLimitExceeded, check_quarantine_limit, commit, mark_deleted,
+                        prepare, quarantine_only)
 from tasks.normalize import NORMALIZERS
 from tasks.normalize.common import Normalized, concat_batches
 from tasks.validate import ContractValidator, RunResults, publish_data_docs
@@ -50,6 +51,7 @@ class SourceReport:
     data_docs: str | None = None
     http: dict = field(default_factory=dict)
     peak_memory_mb: float = 0.0  # of the process that ran it (shared by sources on threads)
+    deleted: int = 0             # orders marked deleted (Shopify destroy events)
     stage_seconds: dict = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
 
@@ -164,6 +166,8 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
     try:
         batches = _normalized_batches(connector, parts, normalized, min(NORMALIZE_BATCH, settings.chunk_size))
         _chunked(prefetch(batches), settings.chunk_size, load, timed)
+        if hasattr(connector, "deleted_orders"):
+            report.deleted = sync_deletions(connector, engine, run_id=run_id, start=start, end=end, settings=settings)
         report.status = "succeeded"
     except Exception as exc:
         report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -184,6 +188,27 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
                 log.error("%s: could not publish Data Docs to %s: %s", connector.name,
                           settings.resolved_data_docs_dir(), exc)
     return report
+
+
+DELETIONS = "order_deletions"
+
+
+def sync_deletions(connector, engine: Engine, *, run_id: str, start: datetime, end: datetime,
+                   settings: Settings) -> int:
+    """Mark the orders the source deleted in the window (from its own cursor, so a crash after
+    the orders' commit misses none) as deleted: kept as tombstones, never as live orders."""
+    with engine.connect() as conn:
+        cursor = state.read_cursor(conn, connector.name, DELETIONS)
+    if cursor is not None:
+        start = min(start, cursor - timedelta(minutes=settings.lookback_minutes))
+    deletions = connector.deleted_orders(start, end)
+    with write_transaction(engine) as conn:
+        marked = mark_deleted(conn, connector.name, deletions, run_id, datetime.now(timezone.utc))
+        state.advance_cursor(conn, connector.name, DELETIONS, end, run_id, datetime.now(timezone.utc))
+    if deletions:
+        get_logger("shopops.ingest").info("%s: %d order deletion(s) in the window, %d order(s) newly marked deleted",
+                                          connector.name, len(deletions), marked)
+    return marked
 
 
 _gc_tuned = False

@@ -17,7 +17,7 @@ from datetime import datetime
 import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from tasks.clean import RiskRules, assess_risk, dedupe
 from tasks.normalize.common import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, record_hashes
@@ -160,6 +160,27 @@ def commit(conn: Connection, prepared: Prepared, *, run_id: str, fetched_at: dat
     if cursor is not None:
         state.advance_cursor(conn, source, STREAM, cursor, run_id, fetched_at)
     return counts
+
+
+def mark_deleted(conn: Connection, source: str, deletions: list[tuple[str, datetime]], run_id: str,
+                 now: datetime) -> int:
+    """Orders the source deleted become tombstones: status `deleted`, `is_deleted`, and the deletion
+    as their newest version (so no older copy can bring them back). Returns the orders newly marked."""
+    if not deletions:
+        return 0
+    lock_source(conn, source)
+    frame = pd.DataFrame(deletions, columns=["external_id", "deleted_at"]).sort_values("deleted_at")
+    frame = frame.drop_duplicates("external_id", keep="last")
+    frame["deleted_at"] = pd.to_datetime(frame["deleted_at"], utc=True)
+    create_temp_table(conn, "stg_deleted", "external_id VARCHAR(64) PRIMARY KEY, deleted_at TIMESTAMPTZ")
+    insert_frame(conn, "stg_deleted", frame, ["external_id", "deleted_at"])
+    result = conn.execute(text(
+        "UPDATE orders SET is_deleted = true, status = 'deleted', run_id = :run_id, loaded_at = :now, "
+        "updated_at = (SELECT CASE WHEN s.deleted_at > orders.updated_at THEN s.deleted_at ELSE orders.updated_at END "
+        "FROM stg_deleted s WHERE s.external_id = orders.external_id) "
+        "WHERE source = :source AND is_deleted = false AND external_id IN (SELECT external_id FROM stg_deleted)"
+    ).bindparams(bindparam("now", type_=UtcDateTime)), {"source": source, "run_id": run_id, "now": now})
+    return result.rowcount
 
 
 def quarantine_only(conn: Connection, prepared: Prepared, run_id: str, now: datetime) -> None:

@@ -34,3 +34,15 @@ def draw_anomalies(rng: np.random.Generator, event_time: np.ndarray, rates: dict
     lag = rng.integers(LATE_MINUTES[0], LATE_MINUTES[1] + 1, event_time.shape) * 60  # whole minutes
     visibility_lag = np.where(late, lag, 0).astype(np.int32)
     return Anomalies(duplicated, malformed, variant, visibility_lag)
+
+
+def draw_deletions(rng: np.random.Generator, event_time: np.ndarray, rate: float) -> np.ndarray:
+    """When each order is deleted by the merchant (NEVER for almost all): an hour to ten days after
+    its last event, so the order has been listed, and perhaps loaded, before it goes."""
+    n = len(event_time)
+    if rate <= 0:
+        return np.full(n, NEVER, dtype=np.int64)
+    last = np.where(event_time == NEVER, -1, event_time).max(axis=1)
+    chosen = rng.random(n) < rate
+    delay = rng.integers(3600, 10 * 86400, n)
+    return np.where(chosen, last + delay, NEVER).astype(np.int64)

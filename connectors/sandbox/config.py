@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .competitor_config import CompetitorConfig, demo_competitors
 
 STORE_KINDS = ("shopify", "woocommerce", "amazon")
-DEFAULT_ANOMALY_RATES = {"duplicate": 0.005, "malformed": 0.003, "late_visibility": 0.01}
+# "deleted": Shopify orders a merchant deletes later (gone from orders.json, an `events.json` destroy
+# event instead); none unless asked, so every other history stays as it was.
+DEFAULT_ANOMALY_RATES = {"duplicate": 0.005, "malformed": 0.003, "late_visibility": 0.01, "deleted": 0.0}
 # Shares of orders that get a refund (after fulfilment) or are cancelled (within a day).
 DEFAULT_LIFECYCLE_RATES = {"refund": 0.05, "cancellation": 0.02}
 BENCH_RATE_LIMIT_BUCKET = 10_000

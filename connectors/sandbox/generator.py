@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .anomalies import draw_anomalies
+from .anomalies import draw_anomalies, draw_deletions
 from .arrivals import DAY, DayPlan, draw_created_times, plan_days
 from .basket import fill_baskets
 from .catalogue import Catalogue, build_catalogue
@@ -30,6 +30,7 @@ _CATALOGUE, _STORE = 1, 2
 _COMPETITOR, _PRICING = 3, 4  # added after the others: no existing stream changed
 _CALENDAR, _ARRIVALS, _CUSTOMERS, _BASKETS, _LIFECYCLE, _ANOMALIES, _IDS, _INVENTORY, _DISCOUNTS = range(9)
 _PURCHASING = 9             # after the others, so adding it changed none of their draws
+_DELETIONS = 12             # likewise (10 and 11 are the promotions')
 _PROMOTIONS, _PROMOTION_IDS = 10, 11  # the promotion kinds (members, plans, effects) and their platform ids
 GIFT_SHARE = 0.05           # orders shipped to someone other than the buyer
 GUEST_SHARE = 0.15          # WooCommerce checkouts without an account
@@ -155,6 +156,8 @@ def build_store(config: SandboxConfig, store: StoreConfig, catalogue: Catalogue,
     life = run_lifecycle(_stream(config, _STORE, key, _LIFECYCLE), store.kind, created, basket,
                          config.lifecycle["refund"], config.lifecycle["cancellation"])
     anomalies = draw_anomalies(_stream(config, _STORE, key, _ANOMALIES), life.event_time, config.anomalies)
+    deleted_at = draw_deletions(_stream(config, _STORE, key, _DELETIONS), life.event_time,
+                                config.anomalies["deleted"] if store.kind == "shopify" else 0.0)
     ids = assign_ids(_stream(config, _STORE, key, _IDS), store, len(created), len(basket.sku),
                      np.diff(life.refund_line_offsets), len(life.refund_line), catalogue)
     pool = [(basket, created)] + [(seller.basket, seller.created) for seller in sellers]
@@ -167,7 +170,7 @@ def build_store(config: SandboxConfig, store: StoreConfig, catalogue: Catalogue,
         discount_code=discount_code, discount_codes=discount_codes,
         basket=basket, life=life, anomalies=anomalies,
         event_visible=np.where(life.event_time == NEVER, NEVER, life.event_time + anomalies.visibility_lag),
-        ids=ids, inventory=inventory, promotions=promotions, **people,
+        ids=ids, inventory=inventory, promotions=promotions, deleted_at=deleted_at, **people,
     )
 
 

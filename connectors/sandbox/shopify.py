@@ -17,9 +17,9 @@ from .params import ParamError, id_list, inclusive_bounds, instant, integer
 from .protocol import JSON_TYPE, Request, Response, json_response, url_with_query
 from .ratelimit import LeakyBucket
 from .promotion_render import collection_id, price_rule_rows, render_discount_codes, render_price_rules
-from .shopify_render import (collections_published_at, product_updated_at, render_custom_collections,
-                             render_inventory_items, render_inventory_levels, render_locations, render_orders,
-                             render_products)
+from .shopify_render import (collections_published_at, event_ids, product_updated_at, render_custom_collections,
+                             render_deletion_events, render_inventory_items, render_inventory_levels,
+                             render_locations, render_orders, render_products)
 from .wire import slug
 from .state import SHOPIFY_STATUSES
 from .store import StoreData
@@ -60,6 +60,7 @@ class ShopifyApi:
             "inventory_levels.json": self._inventory_levels,
             "price_rules.json": self._price_rules,
             "custom_collections.json": self._custom_collections,
+            "events.json": self._events,
         }
 
     # -- the request pipeline ----------------------------------------------------------------
@@ -187,6 +188,27 @@ class ShopifyApi:
         start, end, link = self._paged(request, version, endpoint, listing, limit, payload, filters)
         orders = render_orders(self.store, listing.rows[start:end], listing.versions[start:end])
         return self._body("orders", orders, request, link)
+
+    def _events(self, request: Request, version: str, endpoint: str) -> Response:
+        """Events of the shop; the only kind this sandbox has is an order deleted by the merchant
+        (`filter=Order`, `verb=destroy`), with created_at_min/max, limit and page_info."""
+        payload = self._cursor_payload(request, endpoint)
+        limit = self._limit(request)
+        if payload is None:
+            subjects = {s.strip() for s in (request.param("filter") or "").split(",") if s.strip()}
+            verb = request.param("verb")
+            wanted = (not subjects or "Order" in subjects) and verb in (None, "", "destroy")
+            created = inclusive_bounds(self._bound(request, "created_at_min"), self._bound(request, "created_at_max"), False)
+        else:
+            created, wanted = payload["filters"]
+        deleted = self.store.deleted_at
+        rows = np.flatnonzero(deleted <= self.clock.epoch_seconds()) if wanted else np.array([], dtype=np.int64)
+        if created is not None:
+            rows = rows[(deleted[rows] >= created[0]) & (deleted[rows] <= created[1])]
+        ids = event_ids(rows)
+        listing = Listing.sorted_by(rows, ids, ids)
+        start, end, link = self._paged(request, version, endpoint, listing, limit, payload, [created, wanted])
+        return self._body("events", render_deletion_events(self.store, listing.rows[start:end]), request, link)
 
     def _order_filter(self, request: Request) -> OrderFilter:
         status = request.param("status") or "open"

@@ -314,3 +314,22 @@ def render_inventory_levels(store: StoreData, skus: np.ndarray, locations: np.nd
             store.ids.inventory_item[skus].tolist(), inventory.location_id[locations].tolist(),
             levels[skus, locations].tolist(), stamps)
     ]
+
+
+# -- events ---------------------------------------------------------------------------------------
+def event_ids(rows: np.ndarray) -> np.ndarray:
+    """Event ids grow with the order rows here; deletions are the only events the sandbox has."""
+    return 98_000_000_000_000 + 7 * np.asarray(rows, dtype=np.int64)
+
+
+def render_deletion_events(store: StoreData, rows: np.ndarray) -> list[dict]:
+    """`events.json` entries for orders the merchant deleted (verb `destroy`, subject the order)."""
+    moments = iso_with_offset(store.deleted_at[rows], store.zone)
+    events = []
+    for event_id, order_id, number, moment in zip(event_ids(rows).tolist(), store.ids.order[rows].tolist(),
+                                                  store.ids.order_number[rows].tolist(), moments):
+        message = f"Order #{number} was deleted."
+        events.append({"id": event_id, "subject_id": order_id, "created_at": moment, "subject_type": "Order",
+                       "verb": "destroy", "arguments": [f"#{number}"], "body": None, "message": message,
+                       "author": "Shopify", "description": message, "path": f"/admin/orders/{order_id}"})
+    return events

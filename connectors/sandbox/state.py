@@ -28,7 +28,10 @@ def visible_versions(store: StoreData, moment: int) -> np.ndarray:
     """Per order: index of the latest visible event slot at `moment`, INVISIBLE if none yet."""
     visible = store.event_visible <= moment
     latest = EVENT_SLOTS - 1 - np.argmax(visible[:, ::-1], axis=1)
-    return np.where(visible.any(axis=1), latest, INVISIBLE).astype(np.int8)
+    shown = visible.any(axis=1)
+    if store.deleted_at is not None:
+        shown &= store.deleted_at > moment  # a deleted order is gone from every listing
+    return np.where(shown, latest, INVISIBLE).astype(np.int8)
 
 
 @dataclass

@@ -61,6 +61,7 @@ class StoreData:
     ids: StoreIds
     inventory: Inventory
     promotions: object = None   # promotions.PromotionBook: what ran, who used it, gift lines, members
+    deleted_at: np.ndarray | None = None  # per order, when the merchant deleted it (NEVER: never)
 
     @property
     def name(self) -> str:
