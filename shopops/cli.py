@@ -94,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     net_sales.add_argument("--end", type=_day, required=True, help="last day (included), YYYY-MM-DD")
     net_sales.add_argument("--by", choices=["refund", "order"], default="refund",
                            help="date refunds by the refund (default) or by their order")
+    net_sales.add_argument("--convert", action="store_true",
+                           help="add each amount in SHOPOPS_REPORTING_CURRENCY at the day's rate (shopops fx import)")
+    fx = commands.add_parser("fx", help="Exchange rates into the reporting currency.")
+    fx_commands = fx.add_subparsers(dest="fx_command", required=True)
+    fx_commands.add_parser("import", help="Load dated rates from a CSV (date,currency,rate: one unit of currency in "
+                           "the reporting currency).").add_argument("file", type=Path)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -159,10 +165,21 @@ def main(argv: list[str] | None = None) -> int:
         from tasks.operations.net_sales import net_sales_by_day
         from warehouse.engine import get_engine
 
-        table = net_sales_by_day(get_engine(), args.start, args.end + timedelta(days=1), get_settings().business_timezone,
-                                 by=args.by)
+        from tasks.fx import MissingRate
+
+        settings = get_settings()
+        try:
+            table = net_sales_by_day(get_engine(), args.start, args.end + timedelta(days=1), settings.business_timezone,
+                                     by=args.by, reporting=settings.reporting_currency if args.convert else None)
+        except MissingRate as exc:
+            print(f"net sales: {exc}", file=sys.stderr)
+            return 1
         _print_table(table.to_dict("records"), list(table.columns))
         return 0
+    if args.command == "fx":
+        from tasks.fx import import_fx_rates
+
+        return _import(import_fx_rates, args.file, lambda r: f"{r.loaded} exchange rates loaded from {args.file}")
     if args.command == "blocks" and args.blocks_command == "register":
         from shopops.blocks import register_block_types
 

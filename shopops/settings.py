@@ -155,6 +155,8 @@ class Settings(BaseSettings):
     crawler_allowed_hosts: list[str] = Field(
         default=[], description="Hosts (or host:port) the crawler may reach although they resolve to a "
         "loopback, private or link-local address (the sandbox's competitor sites).")
+    reporting_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="The currency reports "
+                                    "convert into, with the dated rates of `shopops fx import` (fx_rates).")
     pricing_fx_rates: dict[str, float] = Field(
         default={}, description="Units of our currency per unit of another, for competitor prices in it; "
         "a currency without a rate is left out of the market.")

@@ -12,7 +12,7 @@ from warehouse.io import insert_frame
 MONEY = 10_000  # the warehouse's money unit: ten-thousandths
 
 
-def insert_orders(engine, frame: pd.DataFrame, source: str = "shop") -> None:
+def insert_orders(engine, frame: pd.DataFrame, source: str = "shop", currency: str = "EUR") -> None:
     """One order a row, one line each: external_id, created_at (UTC), sku, quantity, unit_price,
     discount (the line's, money as floats), code (or None)."""
     now = pd.Timestamp(datetime.now(timezone.utc))
@@ -21,7 +21,7 @@ def insert_orders(engine, frame: pd.DataFrame, source: str = "shop") -> None:
     discount = (frame["discount"] * MONEY).round().astype("int64")
     total = quantity * price - discount
     orders = pd.DataFrame({
-        "source": source, "external_id": frame["external_id"], "status": "paid", "currency": "EUR",
+        "source": source, "external_id": frame["external_id"], "status": "paid", "currency": currency,
         "created_at": frame["created_at"], "updated_at": frame["created_at"], "subtotal": quantity * price,
         "discount_total": discount, "shipping_total": 0, "tax_total": 0, "total": total, "refunded_total": 0,
         "customer_key": "c" + frame["external_id"], "discount_codes": frame["code"], "line_count": 1,

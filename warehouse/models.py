@@ -8,7 +8,8 @@ Each table's data contract (its Great Expectations suite) is in warehouse/expect
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, MetaData, String, Text, UniqueConstraint, false
+from sqlalchemy import (BigInteger, Boolean, Date, Float, Index, Integer, MetaData, Numeric, String, Text,
+                        UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from warehouse.types import Money, UtcDateTime
@@ -766,6 +767,18 @@ class FileDrop(Base):
     moved_to: Mapped[str] = mapped_column(Text)                           # where the file went
     run_id: Mapped[str] = mapped_column(RunId)
     processed_at = mapped_column(UtcDateTime, nullable=False)
+
+
+class FxRate(Base):
+    """A dated exchange rate: one unit of `currency` is `rate` units of the reporting currency
+    (SHOPOPS_REPORTING_CURRENCY). A day without a rate (a weekend) uses the last earlier one."""
+
+    __tablename__ = "fx_rates"
+    day = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    rate = mapped_column(Numeric(20, 10), nullable=False)
+    source: Mapped[str] = mapped_column(String(255))                 # the file it came from
+    loaded_at = mapped_column(UtcDateTime, nullable=False)
 
 
 TABLES = Base.metadata.tables

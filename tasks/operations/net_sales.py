@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from tasks.fx import to_reporting
 from warehouse.io import read_frame
 from warehouse.models import Order, Refund
 
@@ -23,8 +24,10 @@ SOLD_STATUSES = ("paid", "fulfilled", "partially_refunded", "refunded")
 COLUMNS = ["day", "source", "currency", "orders", "gross", "discounts", "refunds", "net"]
 
 
-def net_sales_by_day(engine: Engine, start: date, end: date, zone: str = "UTC", by: str = "refund") -> pd.DataFrame:
-    """Days `[start, end)` in `zone`; one row per day, source and currency with sales or refunds."""
+def net_sales_by_day(engine: Engine, start: date, end: date, zone: str = "UTC", by: str = "refund",
+                     reporting: str | None = None) -> pd.DataFrame:
+    """Days `[start, end)` in `zone`; one row per day, source and currency with sales or refunds.
+    With `reporting` (a currency), also each amount in it at the day's rate (tasks/fx.py)."""
     if by not in ("refund", "order"):
         raise ValueError(f"by must be 'refund' or 'order', not {by!r}")
     tz = ZoneInfo(zone)
@@ -49,7 +52,10 @@ def net_sales_by_day(engine: Engine, start: date, end: date, zone: str = "UTC", 
     for name in ("gross", "discounts", "refunds"):
         table[name] = table[name].map(lambda v: v if isinstance(v, Decimal) else Decimal(0))
     table["net"] = [g - d - r for g, d, r in zip(table["gross"], table["discounts"], table["refunds"])]
-    return table[COLUMNS].sort_values(keys, ignore_index=True)
+    table = table[COLUMNS].sort_values(keys, ignore_index=True)
+    if reporting:
+        table = to_reporting(table, ["gross", "discounts", "refunds", "net"], engine, reporting)
+    return table
 
 
 def _local_days(moments: pd.Series, tz: ZoneInfo) -> pd.Series:
