@@ -176,18 +176,22 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
         report.seconds = time.monotonic() - began
         report.http = _http_stats(connector)
         report.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        with write_transaction(engine) as conn:
-            state.finish_audit(conn, run_id, connector.name, STREAM, report.status,
-                               datetime.now(timezone.utc), report.error)
-        if results.merged:
-            try:
-                docs = publish_data_docs(settings.resolved_data_docs_dir(), run_id, connector.name, results,
-                                         settings.data_docs_keep_runs)
-                report.data_docs = str(docs) if docs else None
-            except Exception as exc:  # the data are committed; a report that failed must not undo that
-                log.error("%s: could not publish Data Docs to %s: %s", connector.name,
-                          settings.resolved_data_docs_dir(), exc)
+        finish_source_run(engine, run_id, report, results, settings)
     return report
+
+
+def finish_source_run(engine: Engine, run_id: str, report: SourceReport, results: RunResults, settings: Settings) -> None:
+    """Close the source's audit row with its outcome, then publish its Data Docs."""
+    with write_transaction(engine) as conn:
+        state.finish_audit(conn, run_id, report.source, STREAM, report.status, datetime.now(timezone.utc), report.error)
+    if results.merged:
+        try:
+            docs = publish_data_docs(settings.resolved_data_docs_dir(), run_id, report.source, results,
+                                     settings.data_docs_keep_runs)
+            report.data_docs = str(docs) if docs else None
+        except Exception as exc:  # the data are committed; a report that failed must not undo that
+            get_logger("shopops.ingest").error("%s: could not publish Data Docs to %s: %s", report.source,
+                                               settings.resolved_data_docs_dir(), exc)
 
 
 DELETIONS = "order_deletions"

@@ -22,10 +22,10 @@ from connectors.file_drop import FAILED, PROCESSED, DroppedFile, FileDropFolder,
 from shopops.logs import get_logger
 from shopops.settings import Settings
 from tasks.clean import RiskRules
-from tasks.ingest import SourceReport, read_catalogue, tune_garbage_collector
+from tasks.ingest import SourceReport, finish_source_run, read_catalogue, tune_garbage_collector
 from tasks.load import STREAM, Catalogue, Counts, QuarantineLimitExceeded, check_quarantine_limit, commit, prepare, quarantine_only
 from tasks.normalize.file_drop import FileLayout, normalize_file_orders, order_records
-from tasks.validate import ContractValidator, RunResults, publish_data_docs
+from tasks.validate import ContractValidator, RunResults
 from warehouse import state
 from warehouse.engine import write_transaction
 from warehouse.models import FileDrop
@@ -80,16 +80,7 @@ def ingest_file_drop(folder: FileDropFolder, layout: FileLayout, engine: Engine,
         raise
     finally:
         report.seconds = time.monotonic() - began
-        with write_transaction(engine) as conn:
-            state.finish_audit(conn, run_id, folder.name, STREAM, report.status, datetime.now(timezone.utc),
-                               report.error)
-        if results.merged:
-            try:
-                docs = publish_data_docs(settings.resolved_data_docs_dir(), run_id, folder.name, results,
-                                         settings.data_docs_keep_runs)
-                report.data_docs = str(docs) if docs else None
-            except Exception as exc:  # the data are committed; a report that failed must not undo that
-                log.error("%s: could not publish Data Docs: %s", folder.name, exc)
+        finish_source_run(engine, run_id, report, results, settings)
     return report
 
 

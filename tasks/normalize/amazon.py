@@ -16,7 +16,7 @@ import pandas as pd
 
 from tasks.normalize.common import (
     CONTACT_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, customer_keys, empty_frame,
-    external_ids, fields, nested, not_objects, parse_int, parse_money, parse_times, payloads, text,
+    external_ids, fields, nested, not_objects, parse_int, parse_money, parse_times, payloads, text, unit_prices,
 )
 from tasks.normalize.flatten import flatten, sum_by
 
@@ -120,11 +120,6 @@ def _lines(top: pd.DataFrame, source: str, external_id: pd.Series,
         optional = raw.isna().to_numpy() & (unpriced | (name != "ItemPrice"))  # only ItemPrice is required
         amounts[name] = parsed.mask(optional, 0)
     gross = amounts["ItemPrice"]
-    # The exact unit price is ItemPrice / QuantityOrdered, rounded half up to the money scale.
-    positive = (quantity > 0).fillna(False).to_numpy()
-    unit_price = gross.copy()
-    divisor = quantity[positive].astype(np.int64)
-    unit_price[positive] = (2 * gross[positive] + divisor) // (2 * divisor)
     lines = pd.DataFrame({
         "rid": rids,
         "source": source,
@@ -133,7 +128,7 @@ def _lines(top: pd.DataFrame, source: str, external_id: pd.Series,
         "sku": text(item["SellerSKU"], max_length=64),
         "title": text(item["Title"]),
         "quantity": quantity,
-        "unit_price": unit_price,
+        "unit_price": unit_prices(gross, quantity),
         "discount": amounts["PromotionDiscount"],
         "line_total": gross - amounts["PromotionDiscount"],
         "refunded_quantity": pd.Series(np.zeros(len(items), dtype=np.int64)).astype("Int64"),

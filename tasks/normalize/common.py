@@ -172,6 +172,17 @@ def parse_money(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return amounts, present & ~good
 
 
+def unit_prices(line_totals: pd.Series, quantity: pd.Series) -> pd.Series:
+    """The exact unit price of lines that state only their total for all units (WooCommerce's
+    subtotal, Amazon's ItemPrice): total / quantity rounded half up to the money scale; lines
+    without a positive quantity keep their total (validation reports the quantity)."""
+    positive = (quantity > 0).fillna(False).to_numpy()
+    prices = line_totals.copy()
+    divisor = quantity[positive].astype(np.int64)
+    prices[positive] = (2 * line_totals[positive] + divisor) // (2 * divisor)
+    return prices
+
+
 def parse_int(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Whole numbers (ints, or strings/floats holding one) as nullable Int64; returns (ints, bad)."""
     candidates = pd.Series([None if type(v) is bool else v for v in values.tolist()], index=values.index, dtype=object)

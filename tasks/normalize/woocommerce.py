@@ -16,7 +16,7 @@ import pandas as pd
 from tasks.normalize.common import (
     CONTACT_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, customer_keys,
     email_addresses, empty_frame, external_ids, fields, join_codes, nested, not_objects,
-    parse_int, parse_money, parse_times, payloads, text,
+    parse_int, parse_money, parse_times, payloads, text, unit_prices,
 )
 from tasks.normalize.flatten import flatten, sum_by
 
@@ -121,11 +121,6 @@ def _lines(top: pd.DataFrame, source: str, external_id: pd.Series) -> tuple[pd.D
     quantity = reasons.parsed(rids, item["quantity"], parse_int, "quantity", "line_items.quantity")
     subtotal = reasons.parsed(rids, item["subtotal"], parse_money, "money", "line_items.subtotal")
     line_total = reasons.parsed(rids, item["total"], parse_money, "money", "line_items.total")
-    # The exact unit price is subtotal / quantity, rounded half up to the money scale.
-    positive = (quantity > 0).fillna(False).to_numpy()
-    unit_price = subtotal.copy()
-    divisor = quantity[positive].astype(np.int64)
-    unit_price[positive] = (2 * subtotal[positive] + divisor) // (2 * divisor)
     lines = pd.DataFrame({
         "rid": rids,
         "source": source,
@@ -134,7 +129,7 @@ def _lines(top: pd.DataFrame, source: str, external_id: pd.Series) -> tuple[pd.D
         "sku": text(item["sku"], max_length=64),
         "title": text(item["name"]),
         "quantity": quantity,
-        "unit_price": unit_price,
+        "unit_price": unit_prices(subtotal, quantity),
         "discount": subtotal - line_total,
         "line_total": line_total,
         "refunded_quantity": pd.Series(np.zeros(len(items), dtype=np.int64)).astype("Int64"),
