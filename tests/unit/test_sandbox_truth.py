@@ -134,7 +134,7 @@ def test_config_constructors_and_validation():
         ("shop-eu", "shopify", "Europe/Berlin", "EUR", 120),
         ("woo-eu", "woocommerce", "Europe/Paris", "EUR", 80)]
     assert demo.initial_now == ANCHOR and demo.anomalies == {"duplicate": 0.005, "malformed": 0.003,
-                                                            "late_visibility": 0.01}
+                                                            "late_visibility": 0.01, "deleted": 0.0}
     assert SandboxConfig().anchor.minute == 0 and SandboxConfig().anchor.second == 0
     bench = SandboxConfig.bench(60_000, anchor=ANCHOR)
     assert bench.rate_limit_bucket == 10_000 and bench.rate_limit_leak_per_second == 10_000
