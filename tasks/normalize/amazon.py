@@ -59,7 +59,7 @@ def normalize_amazon_orders(records: list, source: str, secret: bytes) -> Normal
     total = reasons.parsed(rid, nested(top["OrderTotal"], "Amount"), parse_money, "money", "OrderTotal.Amount")
     total = total.mask(pending & top["OrderTotal"].isna().to_numpy(), 0)  # no prices yet, not missing ones
     currency = text(nested(top["OrderTotal"], "CurrencyCode"), upper=True)
-    currency = currency.where(currency.notna(), top["MarketplaceId"].map(MARKETPLACE_CURRENCY))
+    currency = currency.where(currency.notna(), text(top["MarketplaceId"]).map(MARKETPLACE_CURRENCY))
 
     email = nested(top["BuyerInfo"], "BuyerEmail")
     key = customer_keys(email, pd.Series([None] * n, dtype=object), source, secret)
@@ -83,7 +83,8 @@ def normalize_amazon_orders(records: list, source: str, secret: bytes) -> Normal
         "total": total,
         "refunded_total": sum_by([], [], n),
         "customer_key": key,
-        "payment_method": top["PaymentMethod"].map(lambda v: PAYMENT.get(v, str(v).lower()[:64]) if v else None),
+        "payment_method": text(top["PaymentMethod"], max_length=64).map(lambda v: PAYMENT.get(v, v.lower()),
+                                                                         na_action="ignore"),
         "billing_country": country,  # Amazon shows one address, the shipping one
         "shipping_country": country,
         "discount_codes": None,

@@ -9,6 +9,7 @@ the record's position in the batch, so every finding maps back to the record it 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -234,7 +235,19 @@ def join_codes(codes: pd.Series) -> pd.Series:
 
 
 def payloads(records: list) -> list[str]:
-    return [orjson.dumps(r).decode() for r in records]
+    """Each record's JSON text. orjson refuses integers beyond 64 bits (its own parser reads them as
+    floats, but a record may come from elsewhere): those few go through the standard library."""
+    try:
+        return [orjson.dumps(r).decode() for r in records]
+    except TypeError:
+        return [_json_text(r) for r in records]
+
+
+def _json_text(record) -> str:
+    try:
+        return orjson.dumps(record).decode()
+    except TypeError:
+        return json.dumps(record, ensure_ascii=False, default=str)
 
 
 def record_hashes(payload_texts: list[str]) -> list[str]:

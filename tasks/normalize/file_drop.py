@@ -91,7 +91,7 @@ def order_records(rows: list[dict], layout: FileLayout) -> list[dict]:
         order = {f: _value(row.get(column)) for f, column in order_map.items()}
         items = row.get(layout.lines_key) if _nested(row, layout.lines_key) else [row]
         key = (order.get("external_id"), order.get("updated_at"))
-        if key[0] is None or key[1] is None:
+        if not all(isinstance(part, (str, int, float)) for part in key):
             key = ("row", number)  # no id or no version: its own record, quarantined with its reason
         record = records.get(key)
         if record is None:
