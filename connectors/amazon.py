@@ -105,18 +105,15 @@ class AmazonConnector:
 
     def _payload(self, http: HttpClient, url: str, params: dict) -> dict:
         """The `payload` of one call; a 403 on an expired token gets a new token once."""
-        for attempt in (1, 2):
-            http.session.headers["x-amz-access-token"] = self._access_token(renew=attempt == 2)
-            try:
-                body, _ = http.get_json(url, params, handle_status=self._refuse)
-            except AuthError:
-                if attempt == 2:
-                    raise
-                continue
-            if not isinstance(body, dict) or not isinstance(body.get("payload"), dict):
-                raise SourceError(self.name, http.describe(url, params), "the answer has no payload object")
-            return body["payload"]
-        raise AssertionError("unreachable")
+        http.session.headers["x-amz-access-token"] = self._access_token()
+        try:
+            body, _ = http.get_json(url, params, handle_status=self._refuse)
+        except AuthError:  # refused twice: the AuthError of the second call stands
+            http.session.headers["x-amz-access-token"] = self._access_token(renew=True)
+            body, _ = http.get_json(url, params, handle_status=self._refuse)
+        if not isinstance(body, dict) or not isinstance(body.get("payload"), dict):
+            raise SourceError(self.name, http.describe(url, params), "the answer has no payload object")
+        return body["payload"]
 
     def _refuse(self, response) -> None:
         """Amazon's 4xx errors with its own code and message (401/403 are the caller's)."""

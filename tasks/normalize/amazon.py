@@ -64,6 +64,7 @@ def normalize_amazon_orders(records: list, source: str, secret: bytes) -> Normal
     email = nested(top["BuyerInfo"], "BuyerEmail")
     key = customer_keys(email, pd.Series([None] * n, dtype=object), source, secret)
     country = text(nested(top["ShippingAddress"], "CountryCode"), upper=True)
+    no_time = pd.Series(pd.NaT, index=rid, dtype="datetime64[us, UTC]")
     orders = pd.DataFrame({
         "rid": rid,
         "source": source,
@@ -74,10 +75,10 @@ def normalize_amazon_orders(records: list, source: str, secret: bytes) -> Normal
         "currency": currency,
         "created_at": created_at,
         "updated_at": updated_at,
-        "processed_at": pd.Series(pd.NaT, index=rid, dtype="datetime64[us, UTC]"),
+        "processed_at": no_time,
         "cancelled_at": updated_at.where((status == "cancelled").to_numpy()),
-        "closed_at": pd.Series(pd.NaT, index=rid, dtype="datetime64[us, UTC]"),
-        "fulfilled_at": pd.Series(pd.NaT, index=rid, dtype="datetime64[us, UTC]"),
+        "closed_at": no_time,
+        "fulfilled_at": no_time,  # Orders v0 gives no shipping or closing time
         **{name: sum_by(lines["rid"], per_order[name], n) for name in ("subtotal", "discount_total",
                                                                        "shipping_total", "tax_total")},
         "total": total,

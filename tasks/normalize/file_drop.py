@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from connectors.sources import ConfigError
 from tasks.normalize.common import (
     CANONICAL_STATUSES, CONTACT_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons,
     customer_keys, email_addresses, empty_frame, external_ids, fields, parse_int, parse_money, payloads, text,
@@ -47,8 +48,6 @@ class FileLayout:
 
     @classmethod
     def from_options(cls, source: str, options: dict) -> "FileLayout":
-        from connectors.sources import ConfigError
-
         columns = options.get("columns") or {}
         unknown = sorted(set(columns) - set(ORDER_FIELDS) - set(LINE_FIELDS))
         if unknown:
