@@ -68,7 +68,7 @@ def ingest_source(config: SourceConfig, start: datetime | None, end: datetime, r
         return ingest_file_drop(folder, FileLayout.from_options(config.name, config.options), engine, run_id=run_id,
                                 settings=settings, validator=ContractValidator.shared(), now=end)
     window_start, window_end = plan_window(engine, config.name, start, end, settings, end, settle_lag(config.kind))
-    progress = _progress_tracker(f"{config.name}: orders {window_start:%Y-%m-%d %H:%M} → {window_end:%Y-%m-%d %H:%M} UTC")
+    progress = progress_tracker(f"{config.name}: orders {window_start:%Y-%m-%d %H:%M} → {window_end:%Y-%m-%d %H:%M} UTC")
     connector = build_connector(config)
     try:
         return ingest_orders_from(connector, engine, run_id=run_id, start=window_start, end=window_end,
@@ -190,7 +190,7 @@ def ingest_orders(sources: list[str] | None = None, start: datetime | None = Non
                 reports.append(SourceReport(name, next(c.kind for c in configs if c.name == name), status="failed",
                                             error=failures[f"{name} orders"]))
 
-    summary = [{**_summary_row(r), "ran on": runner} for r in reports]
+    summary = [{**summary_row(r), "ran on": runner} for r in reports]
     create_table_artifact(table=summary, key="ingest-orders-summary",
                           description=f"Orders per source, run {run_id} (window end {end:%Y-%m-%d %H:%M} UTC)")
     if failures:
@@ -199,7 +199,7 @@ def ingest_orders(sources: list[str] | None = None, start: datetime | None = Non
     return summary
 
 
-def _summary_row(report: SourceReport) -> dict:
+def summary_row(report: SourceReport) -> dict:
     counts = asdict(report.counts)
     return {
         "source": report.source,
@@ -216,7 +216,7 @@ def _summary_row(report: SourceReport) -> dict:
     }
 
 
-def _progress_tracker(description: str):
+def progress_tracker(description: str):
     try:
         artifact_id = create_progress_artifact(progress=0.0, description=description)
     except Exception:  # outside a run (plain function call): progress goes to the log only

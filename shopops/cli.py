@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("--start", type=_utc_time, help="window start, ISO 8601 (UTC if no offset)")
     ingest.add_argument("--end", type=_utc_time, help="window end, ISO 8601 (UTC if no offset)")
 
+    restore = commands.add_parser("restore", help="Rebuild orders from the raw payloads in the warehouse, here "
+                                  "(after a fix to a normaliser or rule, or lost rows); no marketplace is asked.")
+    restore.add_argument("--source", action="append", dest="sources", help="a source name (repeatable); default all")
+    restore.add_argument("--start", type=_utc_time, help="orders updated at or after, ISO 8601 (UTC if no offset)")
+    restore.add_argument("--end", type=_utc_time, help="orders updated before, ISO 8601 (UTC if no offset)")
+
     backfill = commands.add_parser("backfill", help="Run a flow over a past date range in chunks, here (resumes "
                                    "a backfill with the same arguments from its first unfinished chunk).")
     backfill.add_argument("flow", choices=["ingest-orders", "daily-operations", "replenishment", "price-monitoring",
@@ -123,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
 
         summary = ingest_orders(sources=args.sources, start=args.start, end=args.end)
         _print_table(summary, ["source", "status", "fetched", "inserted", "updated", "unchanged", "duplicates", "quarantined"])
+        return 0
+    if args.command == "restore":
+        from flows.restore import restore_orders
+
+        summary = restore_orders(sources=args.sources, start=args.start, end=args.end)
+        _print_table(summary, ["source", "status", "fetched", "inserted", "updated", "unchanged", "quarantined"])
         return 0
     if args.command == "backfill":
         from flows.backfill import backfill as run_backfill

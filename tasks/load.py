@@ -120,8 +120,10 @@ def check_quarantine_limit(source: str, prepared: Prepared, max_share: float, mi
 
 
 def commit(conn: Connection, prepared: Prepared, *, run_id: str, fetched_at: datetime,
-           rules: RiskRules, catalogue: Catalogue, cursor: datetime | None) -> Counts:
-    """Write one prepared chunk inside the caller's transaction; returns its counts."""
+           rules: RiskRules, catalogue: Catalogue, cursor: datetime | None, replay: bool = False) -> Counts:
+    """Write one prepared chunk inside the caller's transaction; returns its counts. A `replay`
+    (a restore from raw_orders) also rewrites the orders holding exactly the version replayed:
+    they are rebuilt from their payload; only a newer version still wins."""
     n = prepared.normalized
     source = n.source
     lock_source(conn, source)
@@ -139,7 +141,11 @@ def commit(conn: Connection, prepared: Prepared, *, run_id: str, fetched_at: dat
     rejected = candidates["rid"].isin(prepared.rejected).to_numpy() & ~already_this_run
     candidates = candidates.merge(current, on="external_id", how="left")
     accepted = ~already_this_run & ~rejected
-    newer = candidates["current_updated_at"].isna().to_numpy() | (candidates["updated_at"] > candidates["current_updated_at"]).to_numpy()
+    if replay:
+        wins = (candidates["updated_at"] >= candidates["current_updated_at"]).to_numpy()
+    else:
+        wins = (candidates["updated_at"] > candidates["current_updated_at"]).to_numpy()
+    newer = candidates["current_updated_at"].isna().to_numpy() | wins
     is_new = candidates["current_updated_at"].isna().to_numpy()
     apply = candidates[accepted & newer]
     counts.duplicates += int(already_this_run.sum())
