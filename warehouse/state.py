@@ -39,12 +39,19 @@ def advance_cursor(conn: Connection, source: str, stream: str, cursor: datetime,
 
 def start_audit(conn: Connection, run_id: str, source: str, stream: str,
                 window_start: datetime | None, window_end: datetime | None, now: datetime) -> None:
-    """(Re)open the audit row of this run and source; a retried task starts its counts again."""
-    conn.execute(LoadAudit.__table__.delete().where(
-        LoadAudit.run_id == run_id, LoadAudit.source == source, LoadAudit.stream == stream))
-    conn.execute(LoadAudit.__table__.insert().values(
-        run_id=run_id, source=source, stream=stream, window_start=window_start, window_end=window_end,
-        started_at=now, status="running", error=None, chunks=0, **{name: 0 for name in COUNT_FIELDS}))
+    """Open the audit row of this run and source. A retried task reopens it with the counts of the
+    chunks its earlier attempts committed: those orders carry the run's id, and the retry counts
+    the versions they stored as duplicates ("a version this run already stored"), so the row
+    still adds up and still matches the orders the run wrote."""
+    reopened = conn.execute(
+        update(LoadAudit)
+        .where(LoadAudit.run_id == run_id, LoadAudit.source == source, LoadAudit.stream == stream)
+        .values(status="running", error=None, finished_at=None)
+    ).rowcount
+    if not reopened:
+        conn.execute(LoadAudit.__table__.insert().values(
+            run_id=run_id, source=source, stream=stream, window_start=window_start, window_end=window_end,
+            started_at=now, status="running", error=None, chunks=0, **{name: 0 for name in COUNT_FIELDS}))
 
 
 def add_counts(conn: Connection, run_id: str, source: str, stream: str, counts) -> None:
