@@ -16,7 +16,7 @@ from tasks.operations.gate import gate_problems
 from tests.conftest import table_contents
 from tests.contract.conftest import ANCHOR, DAYS
 from tests.flow.conftest import DATA_TABLES, RUN_METADATA, wipe
-from tests.flow.test_backfill_flow import FIRST, LAST, _start_backfill_process, _wait_for, chunk_rows
+from tests.flow.test_backfill_flow import _start_backfill_process, _wait_for, chunk_rows
 from warehouse.models import LoadAudit, Order, RawOrder
 
 START = ANCHOR - timedelta(days=DAYS)
@@ -90,10 +90,10 @@ def test_a_scheduled_load_and_a_backfill_of_the_same_dates_at_once_lose_nothing_
         configured, engine):
     for store in STORES:  # both runs take long enough to overlap whatever the machine's speed
         configured.faults.arm(store, "slow", seconds=20, delay=0.3)
-    process = _start_backfill_process()  # `shopops backfill ingest-orders` over FIRST..LAST
+    process = _start_backfill_process()  # `shopops backfill ingest-orders` over the five days before ANCHOR
     try:
         _wait_for(lambda: (chunk_rows(engine)["status"] == "running").any(), 120, "a backfill chunk running", process)
-        scheduled = ingest_orders(start=START, end=ANCHOR)  # the hourly run, over the same days and more
+        ingest_orders(start=START, end=ANCHOR)  # the hourly run, over the same days and more
         assert process.wait(300) == 0, process.stderr.read().decode()[-2000:]
     finally:
         process.kill()
