@@ -15,7 +15,7 @@ import queue
 import resource
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator
@@ -101,16 +101,10 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
     tune_garbage_collector()
     report = SourceReport(connector.name, connector.kind, start, end)
     began = time.monotonic()
-    with write_transaction(engine) as conn:
-        state.start_audit(conn, run_id, connector.name, STREAM, start, end, datetime.now(timezone.utc))
-    catalogue = read_catalogue(engine, settings.risk_fragile_categories)
-    if not catalogue.skus:
-        log.warning("%s: the product catalogue is empty, so every order line will be quarantined as an unknown SKU; "
-                    "load products first (ingest a Shopify shop, or `shopops products import-supply`)", connector.name)
+    chunk_writer = open_source_run(engine, connector.name, run_id, start, end, settings, validator)
     normalize = NORMALIZERS[connector.kind]
-    secret = settings.customer_key_secret.get_secret_value().encode()
-    rules = RiskRules.from_settings(settings)
-    results = RunResults()
+    secret = chunk_writer.secret
+    results = chunk_writer.results
     parts = slices(start, end, settings.slice_hours)
     log.info("%s: orders updated %s → %s in %d slice(s) of %dh", connector.name,
              start.isoformat(), end.isoformat(), len(parts), settings.slice_hours)
@@ -133,21 +127,7 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
     def load(batches: list[Normalized], cursor: datetime | None) -> None:
         fetched_at = datetime.now(timezone.utc)
         if batches:
-            with timed("validate"):
-                prepared = prepare(concat_batches(batches), catalogue, validator, now)
-            try:
-                check_quarantine_limit(connector.name, prepared, settings.quarantine_max_share,
-                                       settings.quarantine_min_failures)
-            except QuarantineLimitExceeded:
-                with write_transaction(engine) as conn:
-                    quarantine_only(conn, prepared, run_id, fetched_at)
-                raise
-            with timed("load"), write_transaction(engine) as conn:
-                counts = commit(conn, prepared, run_id=run_id, fetched_at=fetched_at, rules=rules,
-                                catalogue=catalogue, cursor=cursor)
-            for table, result in prepared.results.merged.items():
-                results.add(table, result)
-            del prepared
+            counts = write_chunk(engine, chunk_writer, batches, run_id=run_id, now=now, cursor=cursor, timed=timed)
             release_memory()
             report.counts += counts
             report.chunks += 1
@@ -178,6 +158,56 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
         report.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         finish_source_run(engine, run_id, report, results, settings)
     return report
+
+
+@dataclass
+class ChunkWriter:
+    """What every chunk of one source's run is checked and written with."""
+
+    source: str
+    catalogue: Catalogue
+    validator: ContractValidator
+    rules: RiskRules
+    secret: bytes
+    settings: Settings
+    results: RunResults = field(default_factory=RunResults)
+
+
+def open_source_run(engine: Engine, source: str, run_id: str, start: datetime | None, end: datetime | None,
+                    settings: Settings, validator: ContractValidator) -> ChunkWriter:
+    """Open the run's audit row for this source and read what its chunks are checked against."""
+    with write_transaction(engine) as conn:
+        state.start_audit(conn, run_id, source, STREAM, start, end, datetime.now(timezone.utc))
+    catalogue = read_catalogue(engine, settings.risk_fragile_categories)
+    if not catalogue.skus:
+        get_logger("shopops.ingest").warning(
+            "%s: the product catalogue is empty, so every order line will be quarantined as an unknown SKU; load "
+            "products first (ingest a Shopify shop, or `shopops products import-supply`)", source)
+    return ChunkWriter(source, catalogue, validator, RiskRules.from_settings(settings),
+                       settings.customer_key_secret.get_secret_value().encode(), settings)
+
+
+def write_chunk(engine: Engine, writer: ChunkWriter, batches: list[Normalized], *, run_id: str, now: datetime,
+                cursor: datetime | None, replay: bool = False, timed=None) -> Counts:
+    """Validate one chunk, then write it in one transaction (or only its bad records, when too many
+    are bad: QuarantineLimitExceeded). `timed(stage)` measures the validate and load stages."""
+    timed = timed or (lambda stage: nullcontext())
+    fetched_at = datetime.now(timezone.utc)
+    with timed("validate"):
+        prepared = prepare(concat_batches(batches), writer.catalogue, writer.validator, now)
+    try:
+        check_quarantine_limit(writer.source, prepared, writer.settings.quarantine_max_share,
+                               writer.settings.quarantine_min_failures)
+    except QuarantineLimitExceeded:
+        with write_transaction(engine) as conn:
+            quarantine_only(conn, prepared, run_id, fetched_at)
+        raise
+    with timed("load"), write_transaction(engine) as conn:
+        counts = commit(conn, prepared, run_id=run_id, fetched_at=fetched_at, rules=writer.rules,
+                        catalogue=writer.catalogue, cursor=cursor, replay=replay)
+    for table, result in prepared.results.merged.items():
+        writer.results.add(table, result)
+    return counts
 
 
 def finish_source_run(engine: Engine, run_id: str, report: SourceReport, results: RunResults, settings: Settings) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import resource
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from typing import Callable, Iterator
 
@@ -24,15 +24,11 @@ from sqlalchemy import Engine, bindparam, text
 from connectors.sources import SourceConfig
 from shopops.logs import get_logger
 from shopops.settings import Settings
-from tasks.clean import RiskRules
-from tasks.ingest import NORMALIZE_BATCH, SourceReport, finish_source_run, read_catalogue, tune_garbage_collector
-from tasks.load import STREAM, QuarantineLimitExceeded, check_quarantine_limit, commit, prepare, quarantine_only
+from tasks.ingest import (NORMALIZE_BATCH, SourceReport, finish_source_run, open_source_run, tune_garbage_collector,
+                          write_chunk)
 from tasks.normalize import NORMALIZERS, Normalized
-from tasks.normalize.common import concat_batches
 from tasks.normalize.file_drop import FileLayout, normalize_file_orders
-from tasks.validate import ContractValidator, RunResults
-from warehouse import state
-from warehouse.engine import write_transaction
+from tasks.validate import ContractValidator
 from warehouse.types import UtcDateTime
 
 _NEWEST_VERSIONS = (
@@ -58,31 +54,13 @@ def restore_orders_of(config: SourceConfig, engine: Engine, *, run_id: str, sett
     tune_garbage_collector()
     report = SourceReport(config.name, config.kind, start, end)
     began = time.monotonic()
-    with write_transaction(engine) as conn:
-        state.start_audit(conn, run_id, config.name, STREAM, start, end, datetime.now(timezone.utc))
-    catalogue = read_catalogue(engine, settings.risk_fragile_categories)
+    writer = open_source_run(engine, config.name, run_id, start, end, settings, validator)
     normalize = normalizer_for(config)
-    secret = settings.customer_key_secret.get_secret_value().encode()
-    rules = RiskRules.from_settings(settings)
-    results = RunResults()
     log.info("%s: restoring orders from raw_orders (updated %s → %s)", config.name,
              start.isoformat() if start else "the first", end.isoformat() if end else "the last")
     try:
-        for batches in _chunks(engine, config.name, start, end, normalize, secret, settings.chunk_size):
-            prepared = prepare(concat_batches(batches), catalogue, validator, now)
-            fetched_at = datetime.now(timezone.utc)
-            try:
-                check_quarantine_limit(config.name, prepared, settings.quarantine_max_share,
-                                       settings.quarantine_min_failures)
-            except QuarantineLimitExceeded:
-                with write_transaction(engine) as conn:
-                    quarantine_only(conn, prepared, run_id, fetched_at)
-                raise
-            with write_transaction(engine) as conn:
-                counts = commit(conn, prepared, run_id=run_id, fetched_at=fetched_at, rules=rules,
-                                catalogue=catalogue, cursor=None, replay=True)
-            for table, result in prepared.results.merged.items():
-                results.add(table, result)
+        for batches in _chunks(engine, config.name, start, end, normalize, writer.secret, settings.chunk_size):
+            counts = write_chunk(engine, writer, batches, run_id=run_id, now=now, cursor=None, replay=True)
             report.counts += counts
             report.chunks += 1
             log.info("%s: restore chunk %d — %d orders replayed (%d so far): %d inserted, %d rewritten, "
@@ -98,7 +76,7 @@ def restore_orders_of(config: SourceConfig, engine: Engine, *, run_id: str, sett
     finally:
         report.seconds = time.monotonic() - began
         report.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        finish_source_run(engine, run_id, report, results, settings)
+        finish_source_run(engine, run_id, report, writer.results, settings)
     return report
 
 
