@@ -311,8 +311,11 @@ def _upsert_customers(conn, n: Normalized, rids: np.ndarray, now) -> None:
     columns = list(frame.columns)
     insert_frame(conn, stage_like(conn, "customers"), frame, columns)
     newer = "excluded.last_order_at >= customers.last_order_at"
+    # In key order: two sources share customers (one key per e-mail), and loads of two sources
+    # that upsert the same customers in different orders deadlock on PostgreSQL.
     conn.execute(text(
         f"INSERT INTO customers ({', '.join(columns)}) SELECT {', '.join(columns)} FROM stg_customers WHERE true "
+        "ORDER BY customer_key "
         "ON CONFLICT (customer_key) DO UPDATE SET "
         f"email = CASE WHEN {newer} THEN COALESCE(excluded.email, customers.email) ELSE COALESCE(customers.email, excluded.email) END, "
         f"phone = CASE WHEN {newer} THEN COALESCE(excluded.phone, customers.phone) ELSE COALESCE(customers.phone, excluded.phone) END, "
