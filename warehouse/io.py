@@ -232,16 +232,28 @@ def read_frame(conn: Connection, statement: Executable | str, params: dict | Non
 
 
 def read_large_frame(conn: Connection, statement: Executable, params: dict | None = None, *,
-                     times: Sequence[str] = (), dates: Sequence[str] = ()) -> pd.DataFrame:
+                     times: Sequence[str] = (), dates: Sequence[str] = (), batch_rows: int = 100_000) -> pd.DataFrame:
     """Rows of a big read as a frame, from the driver's own values: SQLAlchemy's conversion of
     every value is skipped, and the `times` columns become UTC timestamps and the `dates` columns
     midnight timestamps in one vectorised step each. For text, numbers, times and dates only: money
-    would come back as the driver gives it (a float on SQLite)."""
+    would come back as the driver gives it (a float on SQLite).
+
+    Taken from the driver `batch_rows` at a time, each batch made a frame at once: the driver's
+    rows (a Python tuple and objects per value) never exist for the whole result, only the
+    frame's compact columns do. (Not a server-side cursor: SQLAlchemy's streaming strategy
+    buffers rows of its own ahead, which reading the driver's cursor would skip.)"""
     result = conn.execute(statement, params or {})
+    columns = list(result.keys())
+    parts = []
     try:
-        frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
+        while rows := result.cursor.fetchmany(batch_rows):
+            parts.append(pd.DataFrame.from_records(rows, columns=columns))
     finally:
         result.close()
+    if len(parts) > 1:  # a batch of only None is an object column: infer it again over the whole
+        frame = pd.concat(parts, ignore_index=True).infer_objects()
+    else:
+        frame = parts[0] if parts else pd.DataFrame.from_records([], columns=columns)
     for name in times:  # SQLite gives ISO text in UTC, PostgreSQL aware datetimes
         frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
     for name in dates:
