@@ -103,8 +103,6 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
     began = time.monotonic()
     chunk_writer = open_source_run(engine, connector.name, run_id, start, end, settings, validator)
     normalize = NORMALIZERS[connector.kind]
-    secret = chunk_writer.secret
-    results = chunk_writer.results
     parts = slices(start, end, settings.slice_hours)
     log.info("%s: orders updated %s → %s in %d slice(s) of %dh", connector.name,
              start.isoformat(), end.isoformat(), len(parts), settings.slice_hours)
@@ -122,7 +120,7 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
 
     def normalized(records: list[dict]) -> Normalized:
         with timed("normalize"):
-            return normalize(records, connector.name, secret)
+            return normalize(records, connector.name, chunk_writer.secret)
 
     def load(batches: list[Normalized], cursor: datetime | None) -> None:
         fetched_at = datetime.now(timezone.utc)
@@ -156,7 +154,7 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
         report.seconds = time.monotonic() - began
         report.http = _http_stats(connector)
         report.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        finish_source_run(engine, run_id, report, results, settings)
+        finish_source_run(engine, run_id, report, chunk_writer.results, settings)
     return report
 
 

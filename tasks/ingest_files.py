@@ -21,11 +21,10 @@ from sqlalchemy import Engine, select
 from connectors.file_drop import FAILED, PROCESSED, DroppedFile, FileDropFolder, MalformedFile
 from shopops.logs import get_logger
 from shopops.settings import Settings
-from tasks.clean import RiskRules
-from tasks.ingest import SourceReport, finish_source_run, read_catalogue, tune_garbage_collector
-from tasks.load import STREAM, Catalogue, Counts, QuarantineLimitExceeded, check_quarantine_limit, commit, prepare, quarantine_only
+from tasks.ingest import ChunkWriter, SourceReport, finish_source_run, open_source_run, tune_garbage_collector
+from tasks.load import STREAM, Counts, QuarantineLimitExceeded, check_quarantine_limit, commit, prepare, quarantine_only
 from tasks.normalize.file_drop import FileLayout, normalize_file_orders, order_records
-from tasks.validate import ContractValidator, RunResults
+from tasks.validate import ContractValidator
 from warehouse import state
 from warehouse.engine import write_transaction
 from warehouse.models import FileDrop
@@ -51,18 +50,13 @@ def ingest_file_drop(folder: FileDropFolder, layout: FileLayout, engine: Engine,
     tune_garbage_collector()
     report = SourceReport(folder.name, folder.kind)
     began = time.monotonic()
-    with write_transaction(engine) as conn:
-        state.start_audit(conn, run_id, folder.name, STREAM, None, now, datetime.now(timezone.utc))
+    writer = open_source_run(engine, folder.name, run_id, None, now, settings, validator)
     files = folder.ready_files(datetime.now(timezone.utc))  # by the clock, whatever window the run has
     log.info("%s: %d file(s) ready in %s", folder.name, len(files), folder.folder)
-    catalogue = read_catalogue(engine, settings.risk_fragile_categories)
-    secret = settings.customer_key_secret.get_secret_value().encode()
-    results = RunResults()
     outcomes: list[FileOutcome] = []
     try:
         for file in files:
-            outcome = _one_file(folder, layout, file, engine, run_id=run_id, settings=settings, validator=validator,
-                                now=now, catalogue=catalogue, secret=secret, results=results)
+            outcome = _one_file(folder, layout, file, engine, writer, run_id=run_id, now=now)
             outcomes.append(outcome)
             report.counts += outcome.counts
             report.chunks += outcome.status == "processed"
@@ -80,13 +74,12 @@ def ingest_file_drop(folder: FileDropFolder, layout: FileLayout, engine: Engine,
         raise
     finally:
         report.seconds = time.monotonic() - began
-        finish_source_run(engine, run_id, report, results, settings)
+        finish_source_run(engine, run_id, report, writer.results, settings)
     return report
 
 
-def _one_file(folder: FileDropFolder, layout: FileLayout, file: DroppedFile, engine: Engine, *, run_id: str,
-              settings: Settings, validator: ContractValidator, now: datetime, catalogue: Catalogue,
-              secret: bytes, results: RunResults) -> FileOutcome:
+def _one_file(folder: FileDropFolder, layout: FileLayout, file: DroppedFile, engine: Engine, writer: ChunkWriter, *,
+              run_id: str, now: datetime) -> FileOutcome:
     data = folder.read(file)
     if not folder.still_as_listed(file):  # written to while we read it: next run
         return FileOutcome(file.name, "changed while read", Counts())
@@ -109,18 +102,19 @@ def _one_file(folder: FileDropFolder, layout: FileLayout, file: DroppedFile, eng
         records = order_records(rows, layout)
         counts = Counts()
         if records:
-            prepared = prepare(normalize_file_orders(records, folder.name, secret, layout), catalogue, validator, now)
-            check_quarantine_limit(f"{folder.name} {file.name}", prepared, settings.quarantine_max_share,
-                                   settings.quarantine_min_failures)
+            prepared = prepare(normalize_file_orders(records, folder.name, writer.secret, layout), writer.catalogue,
+                               writer.validator, now)
+            check_quarantine_limit(f"{folder.name} {file.name}", prepared, writer.settings.quarantine_max_share,
+                                   writer.settings.quarantine_min_failures)
         with write_transaction(engine) as conn:
             if records:
-                counts = commit(conn, prepared, run_id=run_id, fetched_at=now, rules=RiskRules.from_settings(settings),
-                                catalogue=catalogue, cursor=None)
+                counts = commit(conn, prepared, run_id=run_id, fetched_at=now, rules=writer.rules,
+                                catalogue=writer.catalogue, cursor=None)
             _record(conn, folder.name, checksum, file.name, PROCESSED, len(rows), len(records), None,
                     str(target), run_id)
         if records:
             for table, result in prepared.results.merged.items():
-                results.add(table, result)
+                writer.results.add(table, result)
     except (MalformedFile, QuarantineLimitExceeded) as exc:
         reason = str(exc)
         if isinstance(exc, QuarantineLimitExceeded):  # its bad records, for diagnosis (the message says so)
