@@ -65,7 +65,6 @@ MAX_CONCURRENT = 16
 # Flows whose result for a date depends on what they did for the dates before it: their chunks run
 # one after the other whatever max_concurrent says, or the answer would depend on which chunk won.
 ORDER_DEPENDENT = {
-    "ingest-orders": "the risk screen reads each customer's earlier orders already loaded",
     "daily-operations": "it runs the flows below",
     "replenishment": "a date holds the day before's alert levels (hysteresis)",
     "price-monitoring": "a date compares prices and scrape health with the day before's",

@@ -95,13 +95,13 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
         span_end = min(reviewed["ends_at"].max().ceil("D") + pd.Timedelta(days=post_days), until)
         lines = _lines(conn, span_start, span_end, until)
         products = products_on(conn, as_of, "category")
-        customers = _first_two_orders(conn, until)
+        customers = _first_orders(conn, span_start, until)
     unit_costs = pd.to_numeric(products["unit_cost"], errors="coerce").astype(float)
     categories = products["category"]
     lines["category"] = lines["sku"].map(categories)
 
     orders = lines.drop_duplicates(["source", "external_order_id"])[
-        ["source", "external_order_id", "created_at", "discount_codes", "customer_key"]].rename(
+        ["source", "external_order_id", "created_at", "discount_codes"]].rename(
         columns={"external_order_id": "external_id"})
     attributions = attribute(reviewed, orders, lines, unit_costs)
     cube = build_cube(lines, unit_costs, categories, span_start)
@@ -156,7 +156,7 @@ def _lines(conn, since: pd.Timestamp, end: pd.Timestamp, until: pd.Timestamp) ->
     cancelled_later = and_(Order.status == "cancelled", Order.cancelled_at >= until.to_pydatetime())
     frame = read_large_frame(conn, select(
         OrderLine.source, OrderLine.external_order_id, OrderLine.line_id, OrderLine.sku, Order.created_at,
-        Order.discount_codes, Order.customer_key, OrderLine.quantity, refunded.label("refunded_quantity"),
+        Order.discount_codes, OrderLine.quantity, refunded.label("refunded_quantity"),
         cast(OrderLine.unit_price, Float).label("unit_price"), cast(OrderLine.discount, Float).label("discount"),
         cast(OrderLine.line_total, Float).label("line_total"),
     ).join(Order, and_(Order.source == OrderLine.source, Order.external_id == OrderLine.external_order_id)).outerjoin(
@@ -169,18 +169,19 @@ def _lines(conn, since: pd.Timestamp, end: pd.Timestamp, until: pd.Timestamp) ->
     return frame
 
 
-def _first_two_orders(conn, until: pd.Timestamp) -> pd.DataFrame:
-    """Each customer's first order and the time of their second (NaT when there is none yet)."""
-    ranked = select(Order.customer_key, Order.source, Order.external_id, Order.created_at,
-                    func.row_number().over(partition_by=Order.customer_key, order_by=Order.created_at).label("n")
+def _first_orders(conn, since: pd.Timestamp, until: pd.Timestamp) -> pd.DataFrame:
+    """The first order of each customer whose first order was created in [since, until), and the
+    time of their second (NaT when there is none yet): source, external_id, created_at, second_at."""
+    in_order = dict(partition_by=Order.customer_key, order_by=(Order.created_at, Order.source, Order.external_id))
+    ranked = select(Order.source, Order.external_id, Order.created_at,
+                    func.row_number().over(**in_order).label("n"),
+                    func.lead(Order.created_at).over(**in_order).label("second_at"),
                     ).where(Order.customer_key.is_not(None), Order.is_deleted.is_(False),
                             Order.created_at < until.to_pydatetime()).subquery()
-    frame = read_large_frame(conn, select(ranked.c.customer_key, ranked.c.source, ranked.c.external_id,
-                                          ranked.c.created_at, ranked.c.n).where(ranked.c.n <= 2),
-                             times=["created_at"])
-    first = frame[frame["n"] == 1].set_index("customer_key")
-    second = frame[frame["n"] == 2].set_index("customer_key")["created_at"]
-    return first.assign(second_at=second.reindex(first.index))
+    return read_large_frame(conn, select(ranked.c.source, ranked.c.external_id, ranked.c.created_at,
+                                         ranked.c.second_at).where(ranked.c.n == 1,
+                                                                   ranked.c.created_at >= since.to_pydatetime()),
+                            times=["created_at", "second_at"])
 
 
 def _costs_by_promotion(attributions: pd.DataFrame, promotions: pd.DataFrame, customers: pd.DataFrame,
@@ -193,7 +194,7 @@ def _costs_by_promotion(attributions: pd.DataFrame, promotions: pd.DataFrame, cu
         ["promotion_id", "source", "external_order_id"]]
     order_counts = orders.groupby("promotion_id").size()
     # New customers: their first order ever was one of the promotion's.
-    new = orders.merge(customers.reset_index(), left_on=["source", "external_order_id"],
+    new = orders.merge(customers, left_on=["source", "external_order_id"],
                        right_on=["source", "external_id"])
     window = pd.Timedelta(days=settings.repeat_days)
     judged = new["created_at"] + window <= until  # only customers whose repeat window has passed

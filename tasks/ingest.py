@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator
 
+import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from connectors.base import OrderConnector, utc
@@ -30,6 +31,7 @@ from tasks.load import (STREAM, Catalogue, Counts, QuarantineLimitExceeded, chec
                         prepare, quarantine_only)
 from tasks.normalize import NORMALIZERS
 from tasks.normalize.common import Normalized, concat_batches
+from tasks.rescreen import rescreen_queued
 from tasks.validate import ContractValidator, RunResults, publish_data_docs
 from warehouse import state
 from warehouse.engine import write_transaction
@@ -209,7 +211,9 @@ def write_chunk(engine: Engine, writer: ChunkWriter, batches: list[Normalized], 
 
 
 def finish_source_run(engine: Engine, run_id: str, report: SourceReport, results: RunResults, settings: Settings) -> None:
-    """Close the source's audit row with its outcome, then publish its Data Docs."""
+    """Screen again the orders whose customers' history the loads changed, close the source's audit
+    row with its outcome, then publish its Data Docs."""
+    _rescreen(engine, report, settings)
     with write_transaction(engine) as conn:
         state.finish_audit(conn, run_id, report.source, STREAM, report.status, datetime.now(timezone.utc), report.error)
     if results.merged:
@@ -220,6 +224,19 @@ def finish_source_run(engine: Engine, run_id: str, report: SourceReport, results
         except Exception as exc:  # the data are committed; a report that failed must not undo that
             get_logger("shopops.ingest").error("%s: could not publish Data Docs to %s: %s", report.source,
                                                settings.resolved_data_docs_dir(), exc)
+
+
+def _rescreen(engine: Engine, report: SourceReport, settings: Settings) -> None:
+    log = get_logger("shopops.ingest")
+    try:
+        done = rescreen_queued(engine, RiskRules.from_settings(settings))
+    except Exception as exc:  # the loads are committed; their customers stay queued for the next run
+        log.error("%s: could not screen risk flags again (%s); the customers stay queued and the next "
+                  "run screens them", report.source, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return
+    if done.orders:
+        log.info("%s: risk flags screened again for %d orders of %d customers whose history changed; %d changed",
+                 report.source, done.orders, done.customers, done.changed)
 
 
 DELETIONS = "order_deletions"
@@ -253,10 +270,12 @@ except (OSError, AttributeError):  # not glibc
 def release_memory() -> None:
     """After a committed chunk: collect its cyclic garbage now (only young objects are scanned,
     see tune_garbage_collector), then hand freed pages back to the system: glibc otherwise keeps
-    them in its per-thread arenas, and the next chunk on another thread does not reuse them."""
+    them in its per-thread arenas, and the next chunk on another thread does not reuse them. Arrow
+    (pandas' text columns) keeps freed pages in its own allocator, asked the same."""
     gc.collect()
     if _malloc_trim is not None:
         _malloc_trim(0)
+    pa.default_memory_pool().release_unused()
 
 
 def tune_garbage_collector() -> None:

@@ -21,9 +21,11 @@ from sqlalchemy import Connection, bindparam, text
 
 from tasks.clean import RiskRules, assess_risk, dedupe
 from tasks.normalize.common import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Normalized, Reasons, record_hashes
+from tasks.rescreen import queue_chunk_customers
 from tasks.validate import ContractValidator, RunResults
 from warehouse import state
 from warehouse.io import create_temp_table, insert_frame, lock_source, read_frame, stage_like
+from warehouse.sql_names import sql_name, sql_names
 from warehouse.types import UtcDateTime
 
 STREAM = "orders"
@@ -261,13 +263,15 @@ def _apply_orders(conn, prepared: Prepared, apply: pd.DataFrame, run_id: str, lo
 
     create_temp_table(conn, "stg_apply", "external_id VARCHAR(64) PRIMARY KEY, customer_key VARCHAR(64), created_at TIMESTAMPTZ, rid INTEGER")
     insert_frame(conn, "stg_apply", orders, ["external_id", "customer_key", "created_at", "rid"])
+    queue_chunk_customers(conn, n.source)
     history = _customer_history(conn, n.source)
     fragile = lines.loc[lines["sku"].isin(catalogue.fragile_skus), "rid"].unique()
     orders = orders.merge(assess_risk(orders, history, fragile, rules), on="rid")
     orders["run_id"], orders["loaded_at"] = run_id, pd.Timestamp(loaded_at)
 
     for table, column in (("order_lines", "external_order_id"), ("refunds", "external_order_id"), ("orders", "external_id")):
-        conn.execute(text(f"DELETE FROM {table} WHERE source = :source AND {column} IN (SELECT external_id FROM stg_apply)"),
+        conn.execute(text(f"DELETE FROM {sql_name(table)} WHERE source = :source AND {sql_name(column)} IN "
+                          "(SELECT external_id FROM stg_apply)"),
                      {"source": n.source})
     order_columns = [c for c in ORDER_COLUMNS if c != "rid"] + ["risk_level", "risk_reasons", "run_id", "loaded_at"]
     insert_frame(conn, "orders", orders, order_columns)
@@ -314,7 +318,7 @@ def _upsert_customers(conn, n: Normalized, rids: np.ndarray, now) -> None:
     # In key order: two sources share customers (one key per e-mail), and loads of two sources
     # that upsert the same customers in different orders deadlock on PostgreSQL.
     conn.execute(text(
-        f"INSERT INTO customers ({', '.join(columns)}) SELECT {', '.join(columns)} FROM stg_customers WHERE true "
+        f"INSERT INTO customers ({sql_names(columns)}) SELECT {sql_names(columns)} FROM stg_customers WHERE true "
         "ORDER BY customer_key "
         "ON CONFLICT (customer_key) DO UPDATE SET "
         f"email = CASE WHEN {newer} THEN COALESCE(excluded.email, customers.email) ELSE COALESCE(customers.email, excluded.email) END, "

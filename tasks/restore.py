@@ -83,10 +83,13 @@ def restore_orders_of(config: SourceConfig, engine: Engine, *, run_id: str, sett
 def count_versions(engine: Engine, source: str, start: datetime | None = None, end: datetime | None = None) -> int:
     """How many orders a restore of this source and window replays."""
     with engine.connect() as conn:
-        return conn.execute(*_newest_versions(source, start, end, "COUNT(*)")).scalar_one()
+        return conn.execute(*_newest_versions(source, start, end, payloads=False)).scalar_one()
 
 
-def _newest_versions(source: str, start: datetime | None, end: datetime | None, what: str, order: str = ""):
+def _newest_versions(source: str, start: datetime | None, end: datetime | None, *, payloads: bool):
+    """The newest version of each order in the window: their payloads in replay order, or their count."""
+    what = "r.payload" if payloads else "COUNT(*)"
+    order = " ORDER BY r.updated_at, r.external_id" if payloads else ""
     window, params = "", {"source": source}
     if start is not None:
         window, params["start"] = window + " AND r.updated_at >= :start", start
@@ -100,7 +103,7 @@ def _chunks(engine: Engine, source: str, start: datetime | None, end: datetime |
             normalize: Callable, secret: bytes, chunk_size: int) -> Iterator[list[Normalized]]:
     """Normalised batches of newest versions, `chunk_size` records per chunk, read in one streaming
     query (a server-side cursor on PostgreSQL): memory follows the chunk, not the source."""
-    statement, params = _newest_versions(source, start, end, "r.payload", " ORDER BY r.updated_at, r.external_id")
+    statement, params = _newest_versions(source, start, end, payloads=True)
     batch_size = min(NORMALIZE_BATCH, chunk_size)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(statement, params)

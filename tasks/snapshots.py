@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Date, and_, bindparam, func, select, text
 
 from warehouse.io import create_temp_table, insert_frame, read_frame, upsert_frame
 from warehouse.models import TABLES
+from warehouse.sql_names import sql_name
 
 
 def write_day_changes(conn: Connection, table: str, keys: list[str], values: list[str], current: pd.DataFrame,
@@ -64,7 +65,8 @@ def _delete_day_rows(conn: Connection, table: str, keys: list[str], unchanged: p
         return
     create_temp_table(conn, "unchanged_series", ", ".join(f"{k} TEXT" for k in keys))
     insert_frame(conn, "unchanged_series", back, keys)
-    matches = " AND ".join(f"u.{k} = {table}.{k}" for k in keys)  # names are ours, never input
+    table = sql_name(table)
+    matches = " AND ".join(f"u.{sql_name(k)} = {table}.{sql_name(k)}" for k in keys)
     conn.execute(text(f"DELETE FROM {table} WHERE snapshot_date = :day AND EXISTS "
                       f"(SELECT 1 FROM unchanged_series u WHERE {matches})").bindparams(
         bindparam("day", type_=Date)), {"day": day})

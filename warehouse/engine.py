@@ -53,6 +53,9 @@ def _create(url: str) -> Engine:
     return engine
 
 
+_SQLITE_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
+
+
 def _make_sqlite_transactional(engine: Engine) -> None:
     """SQLAlchemy's documented recipe: let SQLAlchemy, not pysqlite, emit BEGIN.
 
@@ -72,7 +75,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection):
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        conn.exec_driver_sql(_SQLITE_BEGIN[mode])
 
 
 @contextmanager

@@ -21,12 +21,13 @@ from sqlalchemy.sql.expression import Executable
 
 from warehouse.engine import is_postgres
 from warehouse.models import TABLES
+from warehouse.sql_names import sql_column_definitions, sql_name, sql_names
 from warehouse.types import MONEY_SCALE, money_text
 
 
 
 def insert_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> int:
-    """Append `frame[columns]` to `table` (names are ours, never user input). Returns rows written.
+    """Append `frame[columns]` to `table` (names checked by sql_name). Returns rows written.
 
     Integer columns that the table declares as money are ten-thousandths (see warehouse.types).
     """
@@ -37,11 +38,11 @@ def insert_frame(conn: Connection, table: str, frame: pd.DataFrame, columns: Seq
     if is_postgres(conn):
         raw = conn.connection.driver_connection  # the psycopg connection, inside our transaction
         with raw.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)") as copy:
+            with cursor.copy(f"COPY {sql_name(table)} ({sql_names(frame.columns)}) FROM STDIN (FORMAT csv)") as copy:
                 copy.write(memoryview(copy_csv(frame, money)))
     else:
         placeholders = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        sql = f"INSERT INTO {sql_name(table)} ({sql_names(columns)}) VALUES ({placeholders})"
         conn.exec_driver_sql(sql, list(_sqlite_rows(frame, money)))
     return len(frame)
 
@@ -164,6 +165,7 @@ def _decimal_text(value) -> str:
 
 def create_temp_table(conn: Connection, name: str, columns_sql: str) -> None:
     """A scratch table private to this connection, gone at commit (PostgreSQL) and replaced on reuse."""
+    name, columns_sql = sql_name(name), sql_column_definitions(columns_sql)
     if is_postgres(conn):
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{name}")
         conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({columns_sql}) ON COMMIT DROP")
@@ -174,6 +176,7 @@ def create_temp_table(conn: Connection, name: str, columns_sql: str) -> None:
 
 def stage_like(conn: Connection, table: str) -> str:
     """An empty scratch copy of `table`'s columns, private to this transaction; returns its name."""
+    table = sql_name(table)
     name = f"stg_{table}"
     if is_postgres(conn):
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{name}")
@@ -195,19 +198,21 @@ def upsert_frame(conn: Connection, table: str, frame: pd.DataFrame, keys: Sequen
     columns = list(keys) + [c for c in frame.columns if c not in keys]
     staged = stage_like(conn, table)
     insert_frame(conn, staged, frame, columns)
-    names = ", ".join(columns)
-    action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)) if update else "DO NOTHING"
+    table, names = sql_name(table), sql_names(columns)
+    action = ("DO UPDATE SET " + ", ".join(f"{sql_name(c)} = excluded.{sql_name(c)}" for c in update)
+              if update else "DO NOTHING")
     conditions = []
     if update and only_if_changed:
         differs = "IS DISTINCT FROM" if is_postgres(conn) else "IS NOT"  # null-safe "differs"
-        conditions.append("(" + " OR ".join(f"{table}.{c} {differs} excluded.{c}" for c in only_if_changed) + ")")
+        conditions.append("(" + " OR ".join(f"{table}.{sql_name(c)} {differs} excluded.{sql_name(c)}"
+                                            for c in only_if_changed) + ")")
     if update and newer_by:
-        conditions.append(f"{table}.{newer_by} <= excluded.{newer_by}")
+        conditions.append(f"{table}.{sql_name(newer_by)} <= excluded.{sql_name(newer_by)}")
     if conditions:
         action += " WHERE " + " AND ".join(conditions)
     conn.exec_driver_sql(
-        f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged} WHERE true "
-        f"ON CONFLICT ({', '.join(keys)}) {action}"
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM {sql_name(staged)} WHERE true "
+        f"ON CONFLICT ({sql_names(keys)}) {action}"
     )
     return len(frame)
 
@@ -238,14 +243,18 @@ def read_large_frame(conn: Connection, statement: Executable, params: dict | Non
     midnight timestamps in one vectorised step each. For text, numbers, times and dates only: money
     would come back as the driver gives it (a float on SQLite).
 
-    Taken from the driver `batch_rows` at a time, each batch made a frame at once: the driver's
-    rows (a Python tuple and objects per value) never exist for the whole result, only the
-    frame's compact columns do. (Not a server-side cursor: SQLAlchemy's streaming strategy
-    buffers rows of its own ahead, which reading the driver's cursor would skip.)"""
-    result = conn.execute(statement, params or {})
+    Streamed `batch_rows` at a time, each batch made a frame at once: neither the driver's rows (a
+    Python tuple and objects per value) nor, on PostgreSQL, the whole result (a server-side cursor)
+    ever exist at once, only the frame's compact columns do."""
+    result = conn.execution_options(stream_results=True).execute(statement, params or {})
     columns = list(result.keys())
     parts = []
     try:
+        # SQLAlchemy reads a server-side cursor a row ahead to learn its columns: the rows it holds
+        # (the cursor's position tells how many) come through it, the rest straight from the driver.
+        ahead = getattr(result.cursor, "rownumber", None) or 0
+        if ahead:
+            parts.append(pd.DataFrame.from_records([tuple(row) for row in result.fetchmany(ahead)], columns=columns))
         while rows := result.cursor.fetchmany(batch_rows):
             parts.append(pd.DataFrame.from_records(rows, columns=columns))
     finally:
@@ -263,5 +272,10 @@ def read_large_frame(conn: Connection, statement: Executable, params: dict | Non
 
 def lock_source(conn: Connection, source: str) -> None:
     """Serialise loads of one source across processes (SQLite is serialised by BEGIN IMMEDIATE)."""
+    lock_name(conn, f"shopops:load:{source}")
+
+
+def lock_name(conn: Connection, key: str) -> None:
+    """Hold the lock named `key` until the transaction ends (PostgreSQL; SQLite writes one at a time)."""
     if is_postgres(conn):
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"shopops:load:{source}"})
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

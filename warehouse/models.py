@@ -470,6 +470,16 @@ class Quarantine(Base):
     )
 
 
+class RiskRescreen(Base):
+    """Customers whose orders, from `since` on, must be screened again: a load changed what came
+    before them (tasks/rescreen.py). Written with the load's commit, removed by the re-screen."""
+
+    __tablename__ = "risk_rescreens"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    customer_key: Mapped[str] = mapped_column(String(64))
+    since = mapped_column(UtcDateTime, nullable=False)
+
+
 class SyncState(Base):
     """The committed cursor per source and stream: every record updated before it is loaded."""
 

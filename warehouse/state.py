@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from warehouse.engine import is_postgres
 from warehouse.io import insert_frame, stage_like
 from warehouse.models import LoadAudit, SyncState
+from warehouse.sql_names import sql_names
 
 COUNT_FIELDS = ("fetched", "inserted", "updated", "unchanged", "duplicates", "quarantined")
 
@@ -82,7 +83,7 @@ def upsert_quarantine(conn: Connection, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
     insert_frame(conn, stage_like(conn, "quarantine"), frame, _QUARANTINE_COLUMNS)
-    columns = ", ".join(_QUARANTINE_COLUMNS)
+    columns = sql_names(_QUARANTINE_COLUMNS)
     conn.execute(text(
         f"INSERT INTO quarantine ({columns}) SELECT {columns} FROM stg_quarantine WHERE true "
         "ON CONFLICT (source, stream, record_hash) DO UPDATE SET reasons = excluded.reasons "

@@ -46,10 +46,14 @@ def attribute(promotions: pd.DataFrame, orders: pd.DataFrame, lines: pd.DataFram
     order_of_line = pd.MultiIndex.from_frame(lines[["source", "external_order_id"]])
     order_keys = pd.MultiIndex.from_frame(orders[["source", "external_id"]])
     lines["order"] = order_keys.get_indexer(order_of_line)
-    lines = lines[lines["order"] >= 0].sort_values("order", kind="stable").reset_index(drop=True)
-    line_starts = np.searchsorted(lines["order"].to_numpy(), np.arange(len(orders) + 1))
+    # The lines in order of their order, as positions: a sorted copy of every line would double
+    # the memory of the biggest frame here; each promotion takes only its window's lines.
+    order = lines["order"].to_numpy()
+    known = np.flatnonzero(order >= 0)
+    by_order = known[np.argsort(order[known], kind="stable")]
+    line_starts = np.searchsorted(order[by_order], np.arange(len(orders) + 1))
 
-    parts = [_attribute_one(p, orders, created, order_codes, lines, line_starts, unit_costs)
+    parts = [_attribute_one(p, orders, created, order_codes, lines, by_order, line_starts, unit_costs)
              for p in promotions.itertuples(index=False)]
     parts = [part for part in parts if not part.empty]
     if not parts:
@@ -58,35 +62,40 @@ def attribute(promotions: pd.DataFrame, orders: pd.DataFrame, lines: pd.DataFram
 
 
 def _attribute_one(promotion, orders: pd.DataFrame, created: np.ndarray, order_codes: pd.DataFrame,
-                   lines: pd.DataFrame, line_starts: np.ndarray, unit_costs: pd.Series) -> pd.DataFrame:
+                   lines: pd.DataFrame, by_order: np.ndarray, line_starts: np.ndarray,
+                   unit_costs: pd.Series) -> pd.DataFrame:
     parameters = json.loads(promotion.parameters or "{}")
     start = np.searchsorted(created, pd.Timestamp(promotion.starts_at).to_datetime64(), side="left")
     end = np.searchsorted(created, pd.Timestamp(promotion.ends_at).to_datetime64(), side="left")
     if end <= start:
         return pd.DataFrame()
-    # Orders are sorted by creation, so the window's orders, and their lines, are one slice each.
+    # Orders are sorted by creation, so the window's orders are one slice.
     window = np.arange(start, end)
-    picked = lines.iloc[line_starts[start]:line_starts[end]]
     channels = as_list(promotion.scope_channels)
     if channels:
-        on_channel = orders["source"].iloc[start:end].isin(channels).to_numpy()
-        window = window[on_channel]
-        picked = picked[picked["source"].isin(channels).to_numpy()]
-    if picked.empty:
+        window = window[orders["source"].iloc[start:end].isin(channels).to_numpy()]
+    codes = set(as_list(promotion.codes))
+    if codes:  # only the orders with a code matter, and their lines
+        with_code = order_codes.loc[order_codes["code"].isin(codes), "order"].unique()
+        window, matched_by = np.intersect1d(window, with_code), "code"
+    else:
+        matched_by = "scope"
+    positions = _lines_of(window, by_order, line_starts)
+    if positions.size == 0:
         return pd.DataFrame()
+    # The matching reads a few columns of the window's lines; whole rows are taken for the lines touched.
+    picked = lines[["sku", "category", "gross", "discount", "order"]].iloc[positions]
     gift_skus = _gift_skus(parameters)
     in_scope = _in_scope(picked, as_list(promotion.scope_skus), as_list(promotion.scope_categories))
     is_gift = picked["sku"].isin(gift_skus).to_numpy() & np.isclose(
         picked["gross"].to_numpy() - picked["discount"].to_numpy(), 0.0)
-    codes = set(as_list(promotion.codes))
     if codes:
-        with_code = order_codes.loc[order_codes["code"].isin(codes), "order"].unique()
-        matched_orders, matched_by = np.intersect1d(window, with_code), "code"
+        touched = in_scope | is_gift
     else:
         signal = (in_scope & (picked["discount"].to_numpy() > 0)) | is_gift
-        matched_orders, matched_by = np.unique(picked["order"].to_numpy()[signal]), "scope"
-    touched = np.isin(picked["order"].to_numpy(), matched_orders) & (in_scope | is_gift)
-    rows = picked[touched].assign(is_gift=is_gift[touched])
+        matched_orders = np.unique(picked["order"].to_numpy()[signal])
+        touched = np.isin(picked["order"].to_numpy(), matched_orders) & (in_scope | is_gift)
+    rows = lines.iloc[positions[touched]].assign(is_gift=is_gift[touched])
     if rows.empty:
         return pd.DataFrame()
     order = orders.iloc[rows["order"].to_numpy()]
@@ -107,6 +116,14 @@ def _attribute_one(promotion, orders: pd.DataFrame, created: np.ndarray, order_c
     if promotion.type == "threshold":
         result["expected_discount"] = _threshold_share(result, parameters)
     return result
+
+
+def _lines_of(orders: np.ndarray, by_order: np.ndarray, line_starts: np.ndarray) -> np.ndarray:
+    """Positions of the lines of `orders` (sorted order positions), order by order."""
+    starts, counts = line_starts[orders], line_starts[orders + 1] - line_starts[orders]
+    total = int(counts.sum())
+    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return by_order[np.repeat(starts, counts) + within]
 
 
 def threshold_discount(subtotal: np.ndarray, parameters: dict) -> np.ndarray:
@@ -131,7 +148,7 @@ def _threshold_share(result: pd.DataFrame, parameters: dict) -> np.ndarray:
 
 def _order_codes(orders: pd.DataFrame) -> pd.DataFrame:
     """(order position, upper-case code) for every code on every order."""
-    codes = orders["discount_codes"].fillna("").astype(str).str.upper().str.split(",")
+    codes = orders["discount_codes"].dropna().astype(str).str.upper().str.split(",")  # most orders have none
     exploded = codes.explode()
     exploded = exploded[exploded.str.strip() != ""]
     return pd.DataFrame({"order": exploded.index.to_numpy(), "code": exploded.str.strip().to_numpy()})

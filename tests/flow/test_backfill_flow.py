@@ -1,5 +1,6 @@
 """backfill as real Prefect runs: chunks in date order, resumed after a kill to exactly the tables of
-an uninterrupted backfill, a failing chunk stopping the rest, and the same backfill refused twice."""
+an uninterrupted backfill (and of one whose chunks ran side by side), a failing chunk stopping the
+rest, and the same backfill refused twice."""
 
 import os
 import signal
@@ -99,6 +100,12 @@ def test_a_killed_backfill_resumes_to_exactly_the_tables_of_an_uninterrupted_one
     wipe(engine)
     backfill(flow="ingest-orders", start=FIRST, end=LAST)
     assert list(chunk_rows(engine)["attempts"]) == [1] * 5
+    assert snapshot(engine) == after_resume
+
+    # Chunks side by side, each customer's earlier orders in any order: the same tables, risk flags
+    # included (every source's run ends screening them again).
+    wipe(engine)
+    assert backfill(flow="ingest-orders", start=FIRST, end=LAST, max_concurrent=3)["completed"] == 5
     assert snapshot(engine) == after_resume
 
 

@@ -17,20 +17,12 @@ from warehouse.models import LoadAudit, Order, OrderLine, RawOrder, Refund, Sync
 
 START = ANCHOR - timedelta(days=DAYS)
 ORDER_TABLES = ("orders", "order_lines", "refunds", "customers")
-# A restore screens each order against the customer's whole history now in the warehouse; the
-# first load saw only what was loaded before it (not a later chunk, not another source's orders).
-RISK = ("risk_level", "risk_reasons")
 
 
 def contents(engine) -> dict:
-    return {t: table_contents(engine, t, exclude=RUN_METADATA.get(t, ()) + (RISK if t == "orders" else ()))
-            for t in ORDER_TABLES}
-
-
-def risk_flags(engine) -> dict:
-    with engine.connect() as conn:
-        return {(s, e): (level, reasons) for s, e, level, reasons in
-                conn.execute(select(Order.source, Order.external_id, Order.risk_level, Order.risk_reasons))}
+    """The order tables, risk flags included: the ingest's and the restore's both end screened
+    against each customer's whole history (tasks/rescreen.py)."""
+    return {t: table_contents(engine, t, exclude=RUN_METADATA.get(t, ())) for t in ORDER_TABLES}
 
 
 def in_window(sandbox, source: str) -> pd.DataFrame:
@@ -73,10 +65,8 @@ def test_lost_and_damaged_rows_come_back_exactly_and_a_repeated_restore_changes_
         assert (row.inserted, row.updated) == ((good, 0) if source == "shop-us" else (0, good))
         assert (row.unchanged, row.duplicates, row.quarantined) == (0, 0, bad)
 
-    restore_orders()  # with every order in place, the risk screen sees each customer's whole history
-    flags = risk_flags(engine)
-    restore_orders()
-    assert contents(engine) == loaded and risk_flags(engine) == flags
+    restore_orders()  # with every order in place, a restore rewrites them as they are
+    assert contents(engine) == loaded
 
 
 def test_orders_refused_for_unknown_skus_load_once_the_catalogue_has_them(configured, engine, monkeypatch):

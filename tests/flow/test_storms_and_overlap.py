@@ -23,11 +23,10 @@ START = ANCHOR - timedelta(days=DAYS)
 STORES = ("shop-us", "woo-eu")
 
 
-# What depends on which run loaded a record first, not on the data: the risk screen sees only the
-# customer's orders loaded before (a backfill chunk loads a customer's later orders first), and
-# a record broken in several ways gets the reasons of the last run's clock ("in the future" of a
-# backfill chunk's end, or not yet of the scheduled run's).
-LOAD_ORDER_DEPENDENT = {"orders": ("risk_level", "risk_reasons"), "quarantine": ("reasons",)}
+# What depends on which run loaded a record first, not on the data: a record broken in several
+# ways gets the reasons of the last run's clock ("in the future" of a backfill chunk's end, or not
+# yet of the scheduled run's). Risk flags do not: every run ends screening them again.
+LOAD_ORDER_DEPENDENT = {"quarantine": ("reasons",)}
 
 
 def snapshot(engine, also_exclude: dict | None = None) -> dict:
