@@ -246,7 +246,8 @@ def read_large_frame(conn: Connection, statement: Executable, params: dict | Non
     Streamed `batch_rows` at a time, each batch made a frame at once: neither the driver's rows (a
     Python tuple and objects per value) nor, on PostgreSQL, the whole result (a server-side cursor)
     ever exist at once, only the frame's compact columns do."""
-    result = conn.execution_options(stream_results=True).execute(statement, params or {})
+    # SQLite's cursor reads lazily by itself; PostgreSQL needs a server-side cursor.
+    result = (conn.execution_options(stream_results=True) if is_postgres(conn) else conn).execute(statement, params or {})
     columns = list(result.keys())
     parts = []
     try:
