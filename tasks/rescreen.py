@@ -113,7 +113,9 @@ def _rescreen_batch(conn: Connection, rules: RiskRules, batch: int, last: int) -
     insert_frame(conn, "stg_rescreen", pending.assign(since=pd.to_datetime(pending["since"], utc=True)),
                  ["customer_key", "since"])
     orders = read_frame(conn, _ORDERS)
-    affected = _screened_again(conn, orders, rules)
+    fragile = read_frame(conn, _FRAGILE, {"categories": sorted(rules.fragile_categories) or [""]},
+                         ["source", "external_id"])
+    affected = _screened_again(orders, fragile, rules)
     changed = affected[(affected["risk_level"] != affected["old_level"])
                        | (affected["risk_reasons"].fillna("") != affected["old_reasons"].fillna(""))]
     if not changed.empty:
@@ -129,9 +131,10 @@ def _rescreen_batch(conn: Connection, rules: RiskRules, batch: int, last: int) -
     return Rescreened(len(pending), len(affected), len(changed))
 
 
-def _screened_again(conn: Connection, orders: pd.DataFrame, rules: RiskRules) -> pd.DataFrame:
+def _screened_again(orders: pd.DataFrame, fragile: pd.DataFrame, rules: RiskRules) -> pd.DataFrame:
     """The flags of the orders created at or after their customer's queued time, from every order of
-    the customer created strictly before each (as the first screen counts them)."""
+    the customer created strictly before each (as the first screen counts them); `fragile` holds
+    the orders with a line of a fragile category."""
     orders["created_at"] = pd.to_datetime(orders["created_at"], utc=True)
     orders["since"] = pd.to_datetime(orders["since"], utc=True)
     # Ten-thousandths, summed exactly: the first screen sums the warehouse's exact decimals.
@@ -143,8 +146,6 @@ def _screened_again(conn: Connection, orders: pd.DataFrame, rules: RiskRules) ->
     affected = orders[orders["created_at"] >= orders["since"]].reset_index(drop=True)
     history = at_time.reindex(pd.MultiIndex.from_frame(affected[["customer_key", "created_at"]]))
     affected["rid"] = np.arange(len(affected))
-    fragile = read_frame(conn, _FRAGILE, {"categories": sorted(rules.fragile_categories) or [""]},
-                         ["source", "external_id"])
     fragile_rids = affected.merge(fragile, on=["source", "external_id"])["rid"].to_numpy()
     flags = assess_risk(
         affected.assign(total=affected["units"]),

@@ -23,11 +23,10 @@ from warehouse.sql_names import sql_column_definitions, sql_name, sql_names
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("connectors", "flows", "tasks", "warehouse", "shopops")
 NAME_CHECKS = {"sql_name", "sql_names", "sql_column_definitions"}
-SQL_ARGUMENT = {"text": 0, "exec_driver_sql": 0, "executemany": 0, "executescript": 0, "copy": 0,
-                "read_frame": 1, "read_large_frame": 1}
+SQL_ARGUMENT = {"text": 0, "exec_driver_sql": 0, "executemany": 0, "executescript": 0, "copy": 0}
 # These take SQL text or a statement object; they are checked only when given text.
-STATEMENT_ARGUMENT = {"execute": 0}
-# Helpers whose statement parameter is checked at their callers instead (see SQL_ARGUMENT).
+STATEMENT_ARGUMENT = {"execute": 0, "read_frame": 1, "read_large_frame": 1}
+# Helpers whose statement parameter is checked at their callers instead (see STATEMENT_ARGUMENT).
 STATEMENT_PARAMETERS = {("read_frame", "statement"), ("read_large_frame", "statement")}
 
 
@@ -55,8 +54,6 @@ class SqlText:
             if name in STATEMENT_ARGUMENT and not self._is_text(argument, function):
                 continue  # a select(), a text() (checked where it is made) or a model statement
             if name == "copy" and not isinstance(node.func, ast.Attribute):
-                continue
-            if name in {"read_frame", "read_large_frame"} and not self._is_text(argument, function):
                 continue
             if not self.safe(argument, function, set()):
                 found.append((node.lineno, ast.unparse(argument)[:120]))
