@@ -4,7 +4,7 @@ four operational flows over the result, and dlt's REST source over the same sand
     python -m bench.backfill --orders 1000000              # needs PostgreSQL at 127.0.0.1:5432
     pip install -c constraints.txt -e '.[bench]'           # for the dlt comparison (else skipped)
 
-Prints orders/s of the backfill end to end, each stage's share, the time of each operational flow,
+Prints orders/s of the backfill end to end, each ingest stage's share, the time of each operational flow,
 the peak memory of this process and of its worker processes, and dlt's orders/s on a part of the
 same Shopify shop's window, with the ratio. The sandbox runs in its own process, in bench mode
 (no rate limit), and its memory is not counted: it stands in for the marketplaces.
@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bench.ingest import _cpu_seconds, _fresh_warehouse, _rss_mb, _start_sandbox
+from bench.ingest import _cpu_seconds, _fresh_warehouse, _rss_mb, _start_sandbox, print_stage_shares
 
 HISTORY_DAYS = 90
 
@@ -81,6 +81,7 @@ def _shopops(args, anchor: datetime) -> float:
               f"{int(totals[2] or 0):,} quarantined")
         print(f"  end to end: {elapsed:.1f} s  →  {rate:,.0f} orders/s;  CPU {cpu:.1f} s "
               f"({1e6 * cpu / max(fetched, 1):,.0f} µs per order); peak RSS so far {_rss_mb():,.0f} MB")
+        print_stage_shares(result["stage_seconds"])
 
         flows = {"replenishment": lambda: replenishment(as_of=last),
                  "price-monitoring": lambda: price_monitoring(as_of=last, crawl=False),

@@ -69,11 +69,7 @@ def _run(args, anchor: datetime) -> int:
     print(f"  end to end: {elapsed:.1f} s  →  {fetched / elapsed:,.0f} orders/s")
     print(f"  CPU of the flow and its workers: {cpu:.1f} s ({1e6 * cpu / fetched:,.0f} µs per order)")
     stage_names = [k for k in summary[0] if k.endswith(" (s)")]
-    totals = {name[:-4]: sum(row[name] for row in summary) for name in stage_names}
-    busy = sum(totals.values()) or 1.0
-    print("  where the time went (summed over sources, which run concurrently):")
-    for name, seconds in totals.items():
-        print(f"    {name:<18} {seconds:7.1f} s  {100 * seconds / busy:5.1f}%")
+    print_stage_shares({name[:-4]: sum(row[name] for row in summary) for name in stage_names})
     runner = summary[0]["ran on"]
     print(f"  memory: peak RSS of the flow's process {peak:,.0f} MB (after imports and set-up: {baseline:,.0f} MB)"
           + (f", of the largest worker process {max(row['peak memory (MB)'] for row in summary):,} MB"
@@ -83,6 +79,13 @@ def _run(args, anchor: datetime) -> int:
         print(f"  {row['source']:<8} {row['fetched']:>8,} fetched  {row['inserted']:>8,} inserted  "
               f"{row['duplicates']:>6,} duplicates  {row['quarantined']:>6,} quarantined  {row['seconds']:>6.1f} s")
     return 0
+
+
+def print_stage_shares(totals: dict[str, float]) -> None:
+    busy = sum(totals.values()) or 1.0
+    print("  where the time went (summed over sources, which run concurrently):")
+    for name, seconds in totals.items():
+        print(f"    {name:<18} {seconds:7.1f} s  {100 * seconds / busy:5.1f}%")
 
 
 def _cpu_seconds() -> float:

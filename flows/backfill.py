@@ -198,6 +198,7 @@ def _run(target, key, plan, size, max_concurrent, parameters, restart, run_id, s
     log.info("backfill %s: %d chunk(s) by %s to run, %d at a time, on %s", target, len(todo), size,
              max_concurrent, where)
     failed: dict[int, str] = {}
+    stage_seconds: dict[str, float] = {}
     with runner:
         running: dict[Any, int] = {}
         while todo or running:
@@ -213,7 +214,9 @@ def _run(target, key, plan, size, max_concurrent, parameters, restart, run_id, s
             future = next(as_completed(list(running)))
             index = running.pop(future)
             try:
-                future.result()
+                results = future.result()
+                if target == "ingest-orders":
+                    _add_stage_seconds(stage_seconds, results)
                 done += 1
                 update_progress_artifact(progress, 100.0 * done / len(plan))
                 log.info("backfill %s: chunk %s → %s completed (%d of %d)", target, *plan[index], done, len(plan))
@@ -233,7 +236,17 @@ def _run(target, key, plan, size, max_concurrent, parameters, restart, run_id, s
             + "; ".join(f"{plan[i][0]} → {plan[i][1]}: {why}" for i, why in sorted(failed.items()))
             + f"); {done} of {len(plan)} completed. Start it again with the same arguments to resume from "
               f"{first_unfinished.first_date}")
-    return {"flow": target, "chunks": len(plan), "completed": done, "backfill_key": key, "ran_on": where}
+    return {"flow": target, "chunks": len(plan), "completed": done, "backfill_key": key, "ran_on": where,
+            "stage_seconds": {stage: round(seconds, 1) for stage, seconds in stage_seconds.items()}}
+
+
+def _add_stage_seconds(totals: dict[str, float], summaries: list[list[dict]]) -> None:
+    """Add the per-stage seconds of an ingest chunk's summary rows (a row per source)."""
+    for summary in summaries:
+        for row in summary:
+            for column, value in row.items():
+                if column.endswith(" (s)"):
+                    totals[column[:-4]] = totals.get(column[:-4], 0.0) + value
 
 
 def _prepare(engine, key: str, target: str, plan: list[tuple[date, date]], restart: bool) -> dict[int, str]:

@@ -57,7 +57,7 @@ class SourceReport:
     stage_seconds: dict = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
 
-STAGES = ("waiting for pages", "normalize", "validate", "load")
+STAGES = ("waiting for pages", "normalize", "validate", "load", "re-screen")
 NORMALIZE_BATCH = 5_000  # records normalised together: large enough to vectorise, small enough to drop quickly
 _END = object()
 
@@ -153,10 +153,10 @@ def ingest_orders_from(connector: OrderConnector, engine: Engine, *, run_id: str
         report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        report.seconds = time.monotonic() - began
         report.http = _http_stats(connector)
-        report.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         finish_source_run(engine, run_id, report, chunk_writer.results, settings)
+        report.seconds = time.monotonic() - began
+        report.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
 
 
@@ -213,7 +213,9 @@ def write_chunk(engine: Engine, writer: ChunkWriter, batches: list[Normalized], 
 def finish_source_run(engine: Engine, run_id: str, report: SourceReport, results: RunResults, settings: Settings) -> None:
     """Screen again the orders whose customers' history the loads changed, close the source's audit
     row with its outcome, then publish its Data Docs."""
+    began = time.perf_counter()
     _rescreen(engine, report, settings)
+    report.stage_seconds["re-screen"] += time.perf_counter() - began
     with write_transaction(engine) as conn:
         state.finish_audit(conn, run_id, report.source, STREAM, report.status, datetime.now(timezone.utc), report.error)
     if results.merged:

@@ -73,8 +73,8 @@ def ingest_file_drop(folder: FileDropFolder, layout: FileLayout, engine: Engine,
         report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        report.seconds = time.monotonic() - began
         finish_source_run(engine, run_id, report, writer.results, settings)
+        report.seconds = time.monotonic() - began
     return report
 
 

@@ -74,9 +74,9 @@ def restore_orders_of(config: SourceConfig, engine: Engine, *, run_id: str, sett
         report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
+        finish_source_run(engine, run_id, report, writer.results, settings)
         report.seconds = time.monotonic() - began
         report.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        finish_source_run(engine, run_id, report, writer.results, settings)
     return report
 
 
