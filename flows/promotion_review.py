@@ -22,6 +22,7 @@ from flows.alerts import FAILURE_HOOKS
 from flows.run_lock import one_run_per_date
 from connectors.sources import load_sources
 from shopops.logs import get_logger, install_redaction
+from shopops.memory import release_memory
 from shopops.settings import get_settings
 from tasks.catalogue_on import products_on
 from tasks.promotions.attribution import ATTRIBUTION_COLUMNS, attribute
@@ -96,15 +97,19 @@ def promotion_review(as_of: date | None = None, promotion_ids: list[str] | None 
         lines = _lines(conn, span_start, span_end, until)
         products = products_on(conn, as_of, "category")
         customers = _first_orders(conn, span_start, until)
+    release_memory()  # the reads' freed batches: millions of lines' worth, kept by the allocators otherwise
     unit_costs = pd.to_numeric(products["unit_cost"], errors="coerce").astype(float)
     categories = products["category"]
-    lines["category"] = lines["sku"].map(categories)
+    skus = lines["sku"].cat  # the category of each SKU once, then taken by the lines' codes
+    lines["category"] = pd.Categorical(skus.categories.map(categories)).take(skus.codes.to_numpy(), allow_fill=True)
 
     orders = lines.drop_duplicates(["source", "external_order_id"])[
         ["source", "external_order_id", "created_at", "discount_codes"]].rename(
         columns={"external_order_id": "external_id"})
     attributions = attribute(reviewed, orders, lines, unit_costs)
     cube = build_cube(lines, unit_costs, categories, span_start)
+    del lines, orders  # the biggest frames; what follows works on the cube and the attributed lines
+    release_memory()
     costs = _costs_by_promotion(attributions, reviewed, customers, until, settings)
     rows, charts = [], []
     for promotion in reviewed.itertuples(index=False):
@@ -166,6 +171,8 @@ def _lines(conn, since: pd.Timestamp, end: pd.Timestamp, until: pd.Timestamp) ->
         times=["created_at"])
     for name in ("quantity", "refunded_quantity"):
         frame[name] = frame[name].astype(np.int64)
+    for name in ("source", "sku", "discount_codes"):  # a few thousand values over millions of lines
+        frame[name] = frame[name].astype("category")
     return frame
 
 

@@ -20,8 +20,9 @@ from sqlalchemy import Engine, select
 
 from connectors.file_drop import FAILED, PROCESSED, DroppedFile, FileDropFolder, MalformedFile
 from shopops.logs import get_logger
+from shopops.memory import tune_garbage_collector
 from shopops.settings import Settings
-from tasks.ingest import ChunkWriter, SourceReport, finish_source_run, open_source_run, tune_garbage_collector
+from tasks.ingest import ChunkWriter, SourceReport, finish_source_run, open_source_run
 from tasks.load import STREAM, Counts, QuarantineLimitExceeded, check_quarantine_limit, commit, prepare, quarantine_only
 from tasks.normalize.file_drop import FileLayout, normalize_file_orders, order_records
 from tasks.validate import ContractValidator

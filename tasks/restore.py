@@ -23,8 +23,9 @@ from sqlalchemy import Engine, bindparam, text
 
 from connectors.sources import SourceConfig
 from shopops.logs import get_logger
+from shopops.memory import tune_garbage_collector
 from shopops.settings import Settings
-from tasks.ingest import (NORMALIZE_BATCH, SourceReport, finish_source_run, open_source_run, tune_garbage_collector,
+from tasks.ingest import (NORMALIZE_BATCH, SourceReport, finish_source_run, open_source_run,
                           write_chunk)
 from tasks.normalize import NORMALIZERS, Normalized
 from tasks.normalize.file_drop import FileLayout, normalize_file_orders

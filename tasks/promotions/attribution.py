@@ -43,9 +43,7 @@ def attribute(promotions: pd.DataFrame, orders: pd.DataFrame, lines: pd.DataFram
     order_codes = _order_codes(orders)
     lines = lines.assign(gross=lines["quantity"] * lines["unit_price"],
                          kept_quantity=(lines["quantity"] - lines["refunded_quantity"]).clip(lower=0))
-    order_of_line = pd.MultiIndex.from_frame(lines[["source", "external_order_id"]])
-    order_keys = pd.MultiIndex.from_frame(orders[["source", "external_id"]])
-    lines["order"] = order_keys.get_indexer(order_of_line)
+    lines["order"] = _order_positions(orders, lines)
     # The lines in order of their order, as positions: a sorted copy of every line would double
     # the memory of the biggest frame here; each promotion takes only its window's lines.
     order = lines["order"].to_numpy()
@@ -118,6 +116,19 @@ def _attribute_one(promotion, orders: pd.DataFrame, created: np.ndarray, order_c
     return result
 
 
+def _order_positions(orders: pd.DataFrame, lines: pd.DataFrame) -> np.ndarray:
+    """Position in `orders` of each line's order (-1: not there). The (source, id) pairs become one
+    integer each, coded over both frames at once: an index of millions of string pairs would cost
+    several times the memory of the lines themselves."""
+    ids, _ = pd.factorize(pd.concat([orders["external_id"], lines["external_order_id"]], ignore_index=True))
+    sources, names = pd.factorize(pd.concat([orders["source"], lines["source"]], ignore_index=True))
+    key = np.where((ids >= 0) & (sources >= 0), ids.astype(np.int64) * (len(names) + 1) + sources, -1)
+    order_key, line_key = key[:len(orders)], key[len(orders):]
+    sorter = np.argsort(order_key, kind="stable")
+    found = sorter[np.searchsorted(order_key, line_key, sorter=sorter).clip(max=len(orders) - 1)]
+    return np.where((order_key[found] == line_key) & (line_key >= 0), found, -1)
+
+
 def _lines_of(orders: np.ndarray, by_order: np.ndarray, line_starts: np.ndarray) -> np.ndarray:
     """Positions of the lines of `orders` (sorted order positions), order by order."""
     starts, counts = line_starts[orders], line_starts[orders + 1] - line_starts[orders]
@@ -170,5 +181,5 @@ def _gift_unit_cost(parameters: dict, skus: pd.Series, unit_costs: pd.Series) ->
     stated = parameters.get("gift_cost")
     if stated not in (None, ""):
         return np.full(len(skus), float(Decimal(str(stated))))
-    return pd.to_numeric(skus.map(unit_costs), errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    return pd.to_numeric(pd.Series(skus.to_numpy(dtype=object)).map(unit_costs), errors="coerce").fillna(0.0).to_numpy(dtype=float)
 

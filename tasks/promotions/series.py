@@ -62,22 +62,30 @@ def build_cube(lines: pd.DataFrame, unit_costs: pd.Series, categories: pd.Series
     """lines: source, sku, created_at (UTC), quantity, refunded_quantity, unit_price, line_total."""
     kept = (lines["quantity"] - lines["refunded_quantity"]).clip(lower=0).astype(float)
     share = kept / lines["quantity"].where(lines["quantity"] > 0)
-    cost = pd.to_numeric(lines["sku"].map(unit_costs), errors="coerce").astype(float)
     source_code, sources = pd.factorize(lines["source"])
     sku_code, skus = pd.factorize(lines["sku"])
-    frame = pd.DataFrame({
-        "hour": ((lines["created_at"] - start) // HOUR).astype(np.int64),
-        "source": source_code, "sku": sku_code,
-        "units": kept.where(lines["unit_price"] > 0, 0.0),
-        # No cost known: the margin is unknown too, and counting the price as margin would flatter.
-        "margin": (kept * (lines["unit_price"] - cost)).fillna(0.0),
-        "net": (lines["line_total"] * share).fillna(0.0),
-    })
-    hourly = frame.groupby(["hour", "source", "sku"], sort=True).sum().reset_index()
+    sources, skus = pd.Index(np.asarray(sources, dtype=object)), pd.Index(np.asarray(skus, dtype=object))
+    # By SKU code, not line by line; a line without a SKU (code -1) takes the NaN appended last.
+    cost = np.append(pd.to_numeric(pd.Series(skus, dtype=object).map(unit_costs), errors="coerce").to_numpy(float),
+                     np.nan)[sku_code]
+    hour = ((lines["created_at"] - start) // HOUR).to_numpy(np.int64)
+    units = kept.where(lines["unit_price"] > 0, 0.0).to_numpy(float)
+    # No cost known: the margin is unknown too, and counting the price as margin would flatter.
+    margin = (kept * (lines["unit_price"] - cost)).fillna(0.0).to_numpy(float)
+    net = (lines["line_total"] * share).fillna(0.0).to_numpy(float)
+    # One integer per (hour, channel, SKU), ordered as they are (a SKU-less line's code -1 kept):
+    # summing by it takes a fraction of the memory a three-key group-by does over millions of lines.
+    width, depth = len(sources), len(skus) + 1
+    cell, rows = np.unique((hour * width + source_code) * depth + (sku_code + 1), return_inverse=True)
+    hourly_hour, rest = np.divmod(cell, width * depth)
+    hourly_source, hourly_sku = rest // depth, rest % depth - 1
+
+    def summed(values: np.ndarray) -> np.ndarray:
+        return np.bincount(rows, weights=values, minlength=len(cell))
+
     category_code, category_names = pd.factorize(pd.Series(skus, dtype=object).map(categories).fillna(""))
-    return Cube(start, hourly["hour"].to_numpy(), hourly["source"].to_numpy(), hourly["sku"].to_numpy(),
-                category_code[hourly["sku"].to_numpy()], pd.Index(sources), pd.Index(skus), pd.Index(category_names),
-                category_code, hourly["units"].to_numpy(float), hourly["margin"].to_numpy(float), hourly["net"].to_numpy(float))
+    return Cube(start, hourly_hour, hourly_source, hourly_sku, category_code[hourly_sku], sources, skus,
+                pd.Index(category_names), category_code, summed(units), summed(margin), summed(net))
 
 
 def _lookup(names: pd.Index, wanted: list[str]) -> np.ndarray:

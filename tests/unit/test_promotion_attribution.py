@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.promotions.attribution import attribute, threshold_discount
+from tasks.promotions.attribution import _order_positions, attribute, threshold_discount
 
 START, END = pd.Timestamp("2026-11-20T00:00:00Z"), pd.Timestamp("2026-11-23T00:00:00Z")
 TIERS = {"tiers": [{"spend": "100", "off": "20"}, {"spend": "200", "off": "50"}]}
@@ -112,3 +112,11 @@ def test_without_codes_a_discounted_line_in_scope_and_window_is_the_signal():
     rows = run(promotions, orders, lines)
     assert sorted(set(rows["external_order_id"])) == ["first hour", "later, gift"]
     assert set(rows["matched_by"]) == {"scope"}
+
+
+def test_lines_find_their_order_by_source_and_id_together():
+    # The same id on two channels is two orders; a line whose order is not there gets -1.
+    orders = pd.DataFrame({"source": ["shop-us", "woo-eu", "shop-us"], "external_id": ["1001", "1001", "1002"]})
+    lines = pd.DataFrame({"source": pd.Categorical(["woo-eu", "shop-us", "shop-us", "woo-eu", "shop-us"]),
+                          "external_order_id": ["1001", "1002", "1001", "1002", None]})
+    assert _order_positions(orders, lines).tolist() == [1, 2, 0, -1, -1]
