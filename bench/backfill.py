@@ -5,7 +5,7 @@ four operational flows over the result, and dlt's REST source over the same sand
     pip install -c constraints.txt -e '.[bench]'           # for the dlt comparison (else skipped)
 
 Prints orders/s of the backfill end to end, each ingest stage's share, the time of each operational flow,
-the peak memory of this process and of its worker processes, and dlt's orders/s on a part of the
+the peak memory of this process and of its largest child (the local Prefect API server), and dlt's orders/s on a part of the
 same Shopify shop's window, with the ratio. The sandbox runs in its own process, in bench mode
 (no rate limit), and its memory is not counted: it stands in for the marketplaces.
 """
@@ -103,7 +103,8 @@ def _shopops(args, anchor: datetime) -> float:
         print(f"    {name:<20} {value:7.1f} s  {100 * value / whole:5.1f}%")
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"  memory: peak RSS of this process {_rss_mb():,.0f} MB (after imports and set-up {baseline:,.0f} MB); "
-          f"largest child process (workers, the sandbox excluded as it is still running) {workers:,.0f} MB")
+          f"largest finished child process {workers:,.0f} MB (the local Prefect API server, or a worker process "
+          f"when chunks run on processes; the sandbox is still running and not counted)")
     return rate
 
 

@@ -104,13 +104,13 @@ def _set_up(args, url: str, as_of: date) -> None:
 
 FLOW_OWN = "the flow's own pandas (promotion_review's body)"
 READ_LINES = "reading order lines (_lines)"
-READ_CUSTOMERS = "reading customers (_first_two_orders)"
+READ_CUSTOMERS = "reading customers (_first_orders)"
 READ_PROMOTIONS = "reading promotions and products"
 _STAGES = [  # (stage, substrings of a function's name), first match wins
     ("storing (attributions, reviews, commit)", ("write_transaction", "insert_frame", "_money_units")),
     ("artifacts (charts, scorecard)", ("chart", "data_uri", "scorecard", "_signed", "_amount")),
     (READ_PROMOTIONS, ("products_on",)),
-    ("attribution", ("attribute", "_order_codes", "_in_scope", "_gift", "threshold")),
+    ("attribution", ("attribute", "_order_codes", "_order_positions", "_lines_of", "_in_scope", "_gift", "threshold")),
     ("cube", ("build_cube",)),
     ("per-promotion series (promotion_series, _overlapping)", ("promotion_series", "_busy_days", "_overlapping")),
     ("review (baseline, estimates, verdict, costs)", ("review", "estimate", "baseline", "_spread", "_verdict",
@@ -122,7 +122,7 @@ STAGES = StageTable(
     _STAGES,
     display_order=[_STAGES[7][0], READ_LINES, READ_CUSTOMERS, READ_PROMOTIONS]
     + [_STAGES[i][0] for i in (3, 4, 5, 6)] + [FLOW_OWN] + [_STAGES[i][0] for i in (0, 1)] + [OTHER],
-    exact={"_lines": READ_LINES, "_first_two_orders": READ_CUSTOMERS},
+    exact={"_lines": READ_LINES, "_first_orders": READ_CUSTOMERS},
     # The flow reads the promotions itself.
     called_from={("read_frame", FLOW_OWN): READ_PROMOTIONS},
     # Called per promotion and neighbour, or per figure: wrapping would cost more than they do.

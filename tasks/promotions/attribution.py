@@ -181,5 +181,6 @@ def _gift_unit_cost(parameters: dict, skus: pd.Series, unit_costs: pd.Series) ->
     stated = parameters.get("gift_cost")
     if stated not in (None, ""):
         return np.full(len(skus), float(Decimal(str(stated))))
-    return pd.to_numeric(pd.Series(skus.to_numpy(dtype=object)).map(unit_costs), errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    costs = pd.Series(skus.to_numpy(dtype=object)).map(unit_costs)  # plain text: a categorical maps to categories
+    return pd.to_numeric(costs, errors="coerce").fillna(0.0).to_numpy(dtype=float)
 
