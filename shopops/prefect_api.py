@@ -11,6 +11,10 @@ import os
 from contextlib import contextmanager
 from typing import Iterator
 
+# Prefect waits 20 s for its temporary server by default. A fresh PREFECT_HOME migrates the
+# server's database first, which on a busy 2-core machine has taken longer than that.
+SERVER_STARTUP_SECONDS = 120
+
 
 @contextmanager
 def local_prefect_api() -> Iterator[str | None]:
@@ -20,10 +24,11 @@ def local_prefect_api() -> Iterator[str | None]:
         yield PREFECT_API_URL.value()
         return
     from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     server = SubprocessASGIServer()
-    server.start()
+    server.start(timeout=max(SERVER_STARTUP_SECONDS, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
