@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import queue
+import re
 import socket
 import threading
 import time
@@ -41,6 +42,7 @@ from connectors.http import HttpClient, RetryPolicy, SourceError, server_time
 
 PRODUCT_TOKEN = "shopops-price-monitor"
 _LANE_DONE = object()
+_CRAWL_DELAY = re.compile(r"^(\s*crawl-delay\s*:\s*)(\d*\.?\d+)\s*(#.*)?$", re.IGNORECASE)
 USER_AGENT = f"{PRODUCT_TOKEN}/0.1 (+price monitoring of the retailer's own catalogue; contact: data-team)"
 
 
@@ -229,12 +231,22 @@ class _Origin:
             if response.status_code >= 500:
                 self._robots_problem = f"robots.txt of {self.origin} answered {response.status_code}: nothing crawled"
                 return None
-            parser.parse(response.text.splitlines() if response.status_code < 400 else [])
+            parser.parse(_delays_in_milliseconds(response.text.splitlines()) if response.status_code < 400 else [])
             delay = parser.crawl_delay(PRODUCT_TOKEN)
             if delay:
-                self.pacer.slow_to(float(delay))
+                self.pacer.slow_to(int(delay) / 1000)
             self._robots = parser
             return parser
+
+
+def _delays_in_milliseconds(lines: list[str]) -> list[str]:
+    """robots.txt lines with every Crawl-delay in whole milliseconds. urllib's parser takes whole
+    seconds only and would ignore `Crawl-delay: 0.5`; the group each delay belongs to is still its
+    to work out."""
+    def in_milliseconds(match: re.Match) -> str:
+        return f"{match[1]}{round(float(match[2]) * 1000)}"
+
+    return [_CRAWL_DELAY.sub(in_milliseconds, line) for line in lines]
 
 
 class IntervalPacer:
