@@ -24,6 +24,7 @@ import pandas as pd
 
 from tasks.promotions.calendar import as_list, is_evergreen
 from tasks.promotions.review import ReviewSettings, Series
+from warehouse.types import MONEY_UNIT
 
 HOUR = pd.Timedelta(hours=1)
 DAY_HOURS = 24
@@ -62,8 +63,11 @@ def build_cube(lines: pd.DataFrame, unit_costs: pd.Series, categories: pd.Series
     """lines: source, sku, created_at (UTC), quantity, refunded_quantity, unit_price, line_total."""
     kept = (lines["quantity"] - lines["refunded_quantity"]).clip(lower=0).astype(float)
     share = kept / lines["quantity"].where(lines["quantity"] > 0)
-    source_code, sources = pd.factorize(lines["source"])
-    sku_code, skus = pd.factorize(lines["sku"])
+    # Codes in name order and money in whole ten-thousandths, which float64 sums exactly: the cube
+    # is then the same to the last bit whatever order the warehouse returned the lines in, and so
+    # is a review run twice for one date.
+    source_code, sources = pd.factorize(lines["source"], sort=True)
+    sku_code, skus = pd.factorize(lines["sku"], sort=True)
     sources, skus = pd.Index(np.asarray(sources, dtype=object)), pd.Index(np.asarray(skus, dtype=object))
     # By SKU code, not line by line; a line without a SKU (code -1) takes the NaN appended last.
     cost = np.append(pd.to_numeric(pd.Series(skus, dtype=object).map(unit_costs), errors="coerce").to_numpy(float),
@@ -71,8 +75,8 @@ def build_cube(lines: pd.DataFrame, unit_costs: pd.Series, categories: pd.Series
     hour = ((lines["created_at"] - start) // HOUR).to_numpy(np.int64)
     units = kept.where(lines["unit_price"] > 0, 0.0).to_numpy(float)
     # No cost known: the margin is unknown too, and counting the price as margin would flatter.
-    margin = (kept * (lines["unit_price"] - cost)).fillna(0.0).to_numpy(float)
-    net = (lines["line_total"] * share).fillna(0.0).to_numpy(float)
+    margin = np.rint((kept * (lines["unit_price"] - cost)).fillna(0.0).to_numpy(float) * MONEY_UNIT)
+    net = np.rint((lines["line_total"] * share).fillna(0.0).to_numpy(float) * MONEY_UNIT)
     # One integer per (hour, channel, SKU), ordered as they are (a SKU-less line's code -1 kept):
     # summing by it takes a fraction of the memory a three-key group-by does over millions of lines.
     width, depth = len(sources), len(skus) + 1
@@ -85,7 +89,8 @@ def build_cube(lines: pd.DataFrame, unit_costs: pd.Series, categories: pd.Series
 
     category_code, category_names = pd.factorize(pd.Series(skus, dtype=object).map(categories).fillna(""))
     return Cube(start, hourly_hour, hourly_source, hourly_sku, category_code[hourly_sku], sources, skus,
-                pd.Index(category_names), category_code, summed(units), summed(margin), summed(net))
+                pd.Index(category_names), category_code, summed(units), summed(margin) / MONEY_UNIT,
+                summed(net) / MONEY_UNIT)
 
 
 def _lookup(names: pd.Index, wanted: list[str]) -> np.ndarray:
