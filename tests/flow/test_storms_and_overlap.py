@@ -46,11 +46,14 @@ def served(sandbox) -> dict[str, int]:
 
 def storm(sandbox, stop: threading.Event) -> None:
     """60 s in which every request is refused with 429 (Retry-After 2 s), then 30 s with a 2 s
-    burst of 503, 500 or 502 every 5 s: every request in a burst fails."""
+    burst of 503, 500 or 502 every 5 s: every request in a burst fails. The first two requests of
+    each store after the minute fail too: the run, stalled by the 429s, may finish between bursts."""
     for store in STORES:
         sandbox.faults.arm(store, "429", seconds=60, retry_after=2)
     if stop.wait(60):
         return
+    for store in STORES:
+        sandbox.faults.arm(store, "503", count=2)
     for burst in range(6):
         for store in STORES:
             sandbox.faults.arm(store, ("503", "500", "502")[burst % 3], seconds=2)
