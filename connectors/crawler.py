@@ -234,15 +234,15 @@ class _Origin:
             parser.parse(_delays_in_milliseconds(response.text.splitlines()) if response.status_code < 400 else [])
             delay = parser.crawl_delay(PRODUCT_TOKEN)
             if delay:
-                self.pacer.slow_to(int(delay) / 1000)
+                self.pacer.slow_to(delay / 1000)
             self._robots = parser
             return parser
 
 
 def _delays_in_milliseconds(lines: list[str]) -> list[str]:
-    """robots.txt lines with every Crawl-delay in whole milliseconds. urllib's parser takes whole
-    seconds only and would ignore `Crawl-delay: 0.5`; the group each delay belongs to is still its
-    to work out."""
+    """robots.txt lines with every Crawl-delay in whole milliseconds. urllib's parser reads whole
+    seconds only and would ignore `Crawl-delay: 0.5`; which group a delay belongs to is still left
+    to it."""
     def in_milliseconds(match: re.Match) -> str:
         return f"{match[1]}{round(float(match[2]) * 1000)}"
 

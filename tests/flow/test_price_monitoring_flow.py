@@ -21,7 +21,7 @@ START = ANCHOR - timedelta(days=DAYS)
 RUN_COLUMNS = ("run_id", "computed_at")
 PAGES_PER_SITE = 12  # a sample of every site's pages keeps a polite crawl short
 # The demo's sites at 2.5 times their speed: the strictest rate limit 5 a second instead of 2, the
-# Crawl-delay 0.4 s instead of 1 s. A crawl takes seconds instead of 17; every politeness rule stays.
+# Crawl-delay 0.4 s instead of 1 s. A crawl takes 7 s instead of 17; every politeness rule stays.
 QUICKER = 2.5
 INTERVAL = 0.24  # seconds between requests to one site: under the strictest limit, shorter than the Crawl-delay
 COMPUTED = ("market_prices", "price_recommendations", "price_alerts", "competitor_health")
