@@ -4,9 +4,10 @@ four operational flows over the result, and dlt's REST source over the same sand
     python -m bench.backfill --orders 1000000              # needs PostgreSQL at 127.0.0.1:5432
     pip install -c constraints.txt -e '.[bench]'           # for the dlt comparison (else skipped)
 
-Prints orders/s of the backfill end to end, each ingest stage's share, the time of each operational flow,
-the peak memory of this process and of its largest child (the local Prefect API server), and dlt's orders/s on a part of the
-same Shopify shop's window, with the ratio. The sandbox runs in its own process, in bench mode
+Prints orders/s of the backfill end to end, the CPU of every process during it, each ingest stage's
+share, the time of each operational flow, the peak memory of this process and of its largest child
+(the local Prefect API server), and dlt's orders/s on a part of the same Shopify shop's window,
+with the ratio. The sandbox runs in its own process, in bench mode
 (no rate limit), and its memory is not counted: it stands in for the marketplaces.
 """
 
@@ -21,6 +22,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from bench.cpu_split import CpuMeter
 from bench.ingest import _cpu_seconds, _fresh_warehouse, _rss_mb, _start_sandbox, print_stage_shares
 
 HISTORY_DAYS = 90
@@ -69,7 +71,8 @@ def _shopops(args, anchor: datetime) -> float:
     with local_prefect_api():
         baseline = _rss_mb()
         began, cpu_began = time.perf_counter(), _cpu_seconds()
-        result = backfill(flow="ingest-orders", start=first, end=last, chunk=args.chunk)
+        with CpuMeter() as meter:
+            result = backfill(flow="ingest-orders", start=first, end=last, chunk=args.chunk)
         elapsed, cpu = time.perf_counter() - began, _cpu_seconds() - cpu_began
         with get_engine().connect() as conn:
             totals = conn.execute(select(func.sum(LoadAudit.fetched), func.sum(LoadAudit.inserted),
@@ -81,6 +84,7 @@ def _shopops(args, anchor: datetime) -> float:
               f"{int(totals[2] or 0):,} quarantined")
         print(f"  end to end: {elapsed:.1f} s  →  {rate:,.0f} orders/s;  CPU {cpu:.1f} s "
               f"({1e6 * cpu / max(fetched, 1):,.0f} µs per order); peak RSS so far {_rss_mb():,.0f} MB")
+        meter.print(fetched)
         print_stage_shares(result["stage_seconds"])
 
         flows = {"replenishment": lambda: replenishment(as_of=last),

@@ -2,8 +2,8 @@
 
     python -m bench.ingest --orders 200000 --warehouse postgres
 
-Prints orders/s end to end (first request to last commit, all sources), each stage's share of the
-work, and the flow process's peak memory. The sandbox runs with its rate limit raised (bench mode),
+Prints orders/s end to end (first request to last commit, all sources), the CPU of every process of
+the run (bench/cpu_split.py), each stage's share of the work, and the flow process's peak memory. The sandbox runs with its rate limit raised (bench mode),
 so the figure is the pipeline's own speed, not Shopify's 2 calls a second.
 """
 
@@ -20,6 +20,8 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from bench.cpu_split import CpuMeter
 
 ADMIN_URL = os.environ.get("SHOPOPS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BENCH_DB = "shopops_bench"
@@ -58,7 +60,8 @@ def _run(args, anchor: datetime) -> int:
     with local_prefect_api():  # started outside the timed part
         baseline = _rss_mb()
         began, cpu_began = time.perf_counter(), _cpu_seconds()
-        summary = ingest_orders(start=anchor - timedelta(days=90), end=anchor)
+        with CpuMeter() as meter:
+            summary = ingest_orders(start=anchor - timedelta(days=90), end=anchor)
         elapsed, cpu = time.perf_counter() - began, _cpu_seconds() - cpu_began
     peak = _rss_mb()
 
@@ -68,6 +71,7 @@ def _run(args, anchor: datetime) -> int:
           f"chunks of {settings.chunk_size:,}")
     print(f"  end to end: {elapsed:.1f} s  →  {fetched / elapsed:,.0f} orders/s")
     print(f"  CPU of the flow and its workers: {cpu:.1f} s ({1e6 * cpu / fetched:,.0f} µs per order)")
+    meter.print(fetched)
     stage_names = [k for k in summary[0] if k.endswith(" (s)")]
     print_stage_shares({name[:-4]: sum(row[name] for row in summary) for name in stage_names})
     runner = summary[0]["ran on"]
