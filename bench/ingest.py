@@ -75,13 +75,13 @@ def _run(args, anchor: datetime) -> int:
     stage_names = [k for k in summary[0] if k.endswith(" (s)")]
     print_stage_shares({name[:-4]: sum(row[name] for row in summary) for name in stage_names})
     runner = summary[0]["ran on"]
-    print(f"  memory: peak RSS of the flow's process {peak:,.0f} MB (after imports and set-up: {baseline:,.0f} MB)"
-          + (f", of the largest worker process {max(row['peak memory (MB)'] for row in summary):,} MB"
-             if runner == "processes" else "")
-          + f"; sources ran on {runner} (SHOPOPS_INGEST_TASK_RUNNER={settings.ingest_task_runner})")
+    print(f"  memory: peak RSS of the flow's process {peak:,.0f} MB (after imports and set-up: {baseline:,.0f} MB); "
+          f"sources ran on {runner} (SHOPOPS_INGEST_TASK_RUNNER={settings.ingest_task_runner}), each line below "
+          "with the peak of the process it ran in")
     for row in summary:
         print(f"  {row['source']:<8} {row['fetched']:>8,} fetched  {row['inserted']:>8,} inserted  "
-              f"{row['duplicates']:>6,} duplicates  {row['quarantined']:>6,} quarantined  {row['seconds']:>6.1f} s")
+              f"{row['duplicates']:>6,} duplicates  {row['quarantined']:>6,} quarantined  {row['seconds']:>6.1f} s  "
+              f"{row['peak memory (MB)']:>6,} MB")
     return 0
 
 

@@ -235,7 +235,8 @@ def _rescreen(engine: Engine, report: SourceReport, settings: Settings) -> None:
                   "run screens them", report.source, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
         return
     if done.orders:
-        log.info("%s: risk flags screened again for %d orders of %d customers whose history changed; %d changed",
+        log.info("%s: risk flags screened again for %d orders whose customer's earlier orders changed (of %d "
+                 "queued customers); %d flags changed",
                  report.source, done.orders, done.customers, done.changed)
 
 

@@ -26,7 +26,7 @@ from tasks.validate import ContractValidator, RunResults
 from warehouse import state
 from warehouse.io import create_temp_table, insert_frame, lock_source, read_frame, stage_like
 from warehouse.sql_names import sql_name, sql_names
-from warehouse.types import UtcDateTime
+from warehouse.types import MONEY_UNIT, UtcDateTime
 
 STREAM = "orders"
 
@@ -266,14 +266,18 @@ def _apply_orders(conn, prepared: Prepared, apply: pd.DataFrame, run_id: str, lo
     queue_chunk_customers(conn, n.source)
     history = _customer_history(conn, n.source)
     fragile = lines.loc[lines["sku"].isin(catalogue.fragile_skus), "rid"].unique()
-    orders = orders.merge(assess_risk(orders, history, fragile, rules), on="rid")
+    orders = orders.merge(assess_risk(orders, history, fragile, rules), on="rid").merge(
+        _screen_inputs(history), on="rid", how="left")
+    inputs = ["risk_prior_orders", "risk_prior_total"]
+    orders[inputs] = orders[inputs].fillna(0).astype(np.int64)  # no row: no earlier order
     orders["run_id"], orders["loaded_at"] = run_id, pd.Timestamp(loaded_at)
 
     for table, column in (("order_lines", "external_order_id"), ("refunds", "external_order_id"), ("orders", "external_id")):
         conn.execute(text(f"DELETE FROM {sql_name(table)} WHERE source = :source AND {sql_name(column)} IN "
                           "(SELECT external_id FROM stg_apply)"),
                      {"source": n.source})
-    order_columns = [c for c in ORDER_COLUMNS if c != "rid"] + ["risk_level", "risk_reasons", "run_id", "loaded_at"]
+    order_columns = [c for c in ORDER_COLUMNS if c != "rid"] + ["risk_level", "risk_reasons", "risk_prior_orders",
+                                                               "risk_prior_total", "run_id", "loaded_at"]
     insert_frame(conn, "orders", orders, order_columns)
     insert_frame(conn, "order_lines", lines, [c for c in LINE_COLUMNS if c != "rid"])
     insert_frame(conn, "refunds", refunds, [c for c in REFUND_COLUMNS if c != "rid"])
@@ -293,6 +297,17 @@ def _customer_history(conn, source: str) -> pd.DataFrame:
     history = read_frame(conn, _HISTORY, {"source": source}, ["rid", "prior_orders", "prior_total"])
     history["prior_total"] = pd.to_numeric(history["prior_total"], errors="coerce").astype(float)
     return history.astype({"rid": np.int64})
+
+
+def _screen_inputs(history: pd.DataFrame) -> pd.DataFrame:
+    """Per rid, the history the flags were worked out from, as the orders table keeps it: the
+    count, and the total in ten-thousandths (money's form on the way to the warehouse)."""
+    return pd.DataFrame({
+        "rid": history["rid"].to_numpy(),
+        "risk_prior_orders": history["prior_orders"].fillna(0).to_numpy(dtype=np.int64),
+        "risk_prior_total": np.rint(history["prior_total"].fillna(0).to_numpy(dtype=np.float64) * MONEY_UNIT)
+        .astype(np.int64),
+    })
 
 
 def _upsert_customers(conn, n: Normalized, rids: np.ndarray, now) -> None:

@@ -6,6 +6,9 @@ it may come in a later chunk (a backfill loads a month's orders by update time),
 source, or in another run. So each load queues, in its own transaction, every customer it wrote an
 order for, from that order's creation on (`risk_rescreens`); each source's run ends by screening the
 queued customers' orders again against the warehouse as it is then, and removing what it handled.
+Each order keeps the count and total of the earlier orders its flags were worked out from, so only
+the orders whose history is no longer that are screened again: most orders of a backfill arrive
+after their customer's earlier ones, and cost the re-screen one window scan and no rewrite.
 
 Re-screens run one at a time across processes, and each holds the load locks of the sources whose
 flags it rewrites: the last re-screen of an order saw every load committed before it, whatever order
@@ -46,19 +49,31 @@ _QUEUED = text(
     "SELECT id, customer_key, since FROM risk_rescreens WHERE id <= :last AND customer_key IN ("
     "  SELECT customer_key FROM risk_rescreens WHERE id <= :last ORDER BY id LIMIT :limit)"
 ).columns(since=UtcDateTime)
-# Every order of the queued customers (their history), and for those from the queued time on
-# whether a line is of a fragile category: looked up per order through the line and product keys,
-# which is several times faster than a join the planner starts from every fragile line there is.
-_ORDERS = text(
-    "SELECT o.source, o.external_id, o.customer_key, o.created_at, CAST(o.total AS FLOAT) AS total, "
-    "o.billing_country, o.shipping_country, o.payment_method, o.risk_level, o.risk_reasons, t.since, "
-    "CASE WHEN o.created_at >= t.since THEN EXISTS (SELECT 1 FROM order_lines l JOIN products p ON p.sku = l.sku "
-    "  WHERE l.source = o.source AND l.external_order_id = o.external_id AND p.category IN :categories) "
-    "ELSE FALSE END AS fragile "
-    "FROM orders o JOIN stg_rescreen t ON o.customer_key = t.customer_key"
-).columns(created_at=UtcDateTime, since=UtcDateTime).bindparams(bindparam("categories", expanding=True))
+# The orders of the queued customers from the queued time on whose flags were worked out from a
+# history that is no longer the customer's: the count and total of the customer's orders created
+# strictly before each (a window without the order's peers at the same moment, as the first
+# screen counts them), compared with what the order was screened with. Only those come back, with
+# whether a line is of a fragile category (looked up per order through the line and product keys).
+_STALE = text(
+    "SELECT h.source, h.external_id, h.customer_key, CAST(h.total AS FLOAT) AS total, h.billing_country, "
+    "h.shipping_country, h.payment_method, h.risk_level, h.risk_reasons, h.prior_orders, "
+    "CAST(h.prior_total AS FLOAT) AS prior_total, "
+    "EXISTS (SELECT 1 FROM order_lines l JOIN products p ON p.sku = l.sku "
+    "  WHERE l.source = h.source AND l.external_order_id = h.external_id AND p.category IN :categories) AS fragile "
+    "FROM (SELECT o.source, o.external_id, o.customer_key, o.created_at, o.total, o.billing_country, "
+    "  o.shipping_country, o.payment_method, o.risk_level, o.risk_reasons, o.risk_prior_orders, "
+    "  o.risk_prior_total, t.since, COUNT(*) OVER earlier AS prior_orders, "
+    "  COALESCE(SUM(o.total) OVER earlier, 0) AS prior_total "
+    "  FROM orders o JOIN stg_rescreen t ON o.customer_key = t.customer_key "
+    "  WINDOW earlier AS (PARTITION BY o.customer_key ORDER BY o.created_at "
+    "    RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP)) h "
+    "WHERE h.created_at >= h.since AND (h.risk_prior_orders IS NULL OR h.risk_prior_total IS NULL "
+    "  OR h.risk_prior_orders <> h.prior_orders OR ROUND(h.risk_prior_total, 4) <> ROUND(h.prior_total, 4))"
+).bindparams(bindparam("categories", expanding=True))
+_SOURCES = text("SELECT DISTINCT o.source FROM orders o JOIN stg_rescreen t ON o.customer_key = t.customer_key")
 _UPDATE = text(
-    "UPDATE orders SET risk_level = c.risk_level, risk_reasons = c.risk_reasons FROM stg_risk c "
+    "UPDATE orders SET risk_level = c.risk_level, risk_reasons = c.risk_reasons, "
+    "risk_prior_orders = c.risk_prior_orders, risk_prior_total = c.risk_prior_units / 10000.0 FROM stg_risk c "
     "WHERE orders.source = c.source AND orders.external_id = c.external_id"
 )
 
@@ -78,8 +93,9 @@ def queue_chunk_customers(conn: Connection, source: str) -> None:
 
 def rescreen_queued(engine: Engine, rules: RiskRules, *, batch: int = BATCH) -> Rescreened:
     """Screen again the orders of every customer queued so far, from the time they were queued for
-    on; only flags that differ are written. What loads still running queue meanwhile is left to
-    their own runs' re-screens, so a run that is done does not wait for the others."""
+    on, whose earlier orders are no longer those they were screened with. What loads still running
+    queue meanwhile is left to their own runs' re-screens, so a run that is done does not wait for
+    the others."""
     done = Rescreened()
     with engine.connect() as conn:
         last = conn.execute(text("SELECT MAX(id) FROM risk_rescreens")).scalar()
@@ -112,42 +128,44 @@ def _rescreen_batch(conn: Connection, rules: RiskRules, batch: int, last: int) -
     create_temp_table(conn, "stg_rescreen", "customer_key VARCHAR(64) PRIMARY KEY, since TIMESTAMPTZ")
     insert_frame(conn, "stg_rescreen", pending.assign(since=pd.to_datetime(pending["since"], utc=True)),
                  ["customer_key", "since"])
-    orders = read_frame(conn, _ORDERS, {"categories": sorted(rules.fragile_categories) or [""]})
-    affected = _screened_again(orders, rules)
-    changed = affected[(affected["risk_level"] != affected["old_level"])
-                       | (affected["risk_reasons"].fillna("") != affected["old_reasons"].fillna(""))]
-    if not changed.empty:
-        for source in sorted(changed["source"].unique()):  # no load of these sources is half-written
-            lock_source(conn, source)
+    # The loads of the sources these customers have orders in wait until this batch commits, so
+    # no order read below is replaced before its new flags are written. An order of a source that
+    # appears after this was loaded later than the queue was read: that load's own queue entry,
+    # left for the next re-screen, covers it.
+    locked = sorted(conn.execute(_SOURCES).scalars())
+    for source in locked:
+        lock_source(conn, source)
+    stale = read_frame(conn, _STALE, {"categories": sorted(rules.fragile_categories) or [""]})
+    screened = _screened_again(stale[stale["source"].isin(locked)], rules)
+    changed = int(((screened["risk_level"] != screened["old_level"])
+                   | (screened["risk_reasons"].fillna("") != screened["old_reasons"].fillna(""))).sum())
+    if not screened.empty:
         create_temp_table(conn, "stg_risk", "source VARCHAR(64), external_id VARCHAR(64), risk_level VARCHAR(8), "
-                                            "risk_reasons TEXT")
-        insert_frame(conn, "stg_risk", changed, ["source", "external_id", "risk_level", "risk_reasons"])
+                                            "risk_reasons TEXT, risk_prior_orders INTEGER, risk_prior_units BIGINT")
+        insert_frame(conn, "stg_risk", screened, ["source", "external_id", "risk_level", "risk_reasons",
+                                                  "risk_prior_orders", "risk_prior_units"])
         conn.execute(_UPDATE)
     create_temp_table(conn, "stg_rescreen_ids", "id BIGINT PRIMARY KEY")
     insert_frame(conn, "stg_rescreen_ids", queued[["id"]], ["id"])
     conn.execute(text("DELETE FROM risk_rescreens WHERE id IN (SELECT id FROM stg_rescreen_ids)"))
-    return Rescreened(len(pending), len(affected), len(changed))
+    return Rescreened(len(pending), len(screened), changed)
 
 
-def _screened_again(orders: pd.DataFrame, rules: RiskRules) -> pd.DataFrame:
-    """The flags of the orders created at or after their customer's queued time, from every order of
-    the customer created strictly before each (as the first screen counts them); `fragile` marks
-    the orders with a line of a fragile category."""
-    orders["created_at"] = pd.to_datetime(orders["created_at"], utc=True)
-    orders["since"] = pd.to_datetime(orders["since"], utc=True)
-    # Ten-thousandths, summed exactly: the first screen sums the warehouse's exact decimals.
-    orders["units"] = np.rint(pd.to_numeric(orders["total"]).to_numpy(dtype=float) * MONEY_UNIT).astype(np.int64)
-    at_time = orders.groupby(["customer_key", "created_at"], sort=True).agg(n=("units", "size"), units=("units", "sum"))
-    per_customer = at_time.groupby(level="customer_key")
-    at_time["prior_orders"] = per_customer["n"].cumsum() - at_time["n"]
-    at_time["prior_units"] = per_customer["units"].cumsum() - at_time["units"]
-    affected = orders[orders["created_at"] >= orders["since"]].reset_index(drop=True)
-    history = at_time.reindex(pd.MultiIndex.from_frame(affected[["customer_key", "created_at"]]))
-    affected["rid"] = np.arange(len(affected))
-    fragile_rids = affected["rid"].to_numpy()[affected["fragile"].astype(bool).to_numpy()]
-    flags = assess_risk(
-        affected.assign(total=affected["units"]),
-        pd.DataFrame({"rid": affected["rid"], "prior_orders": history["prior_orders"].to_numpy(),
-                      "prior_total": history["prior_units"].to_numpy() / MONEY_UNIT}),
-        fragile_rids, rules)
-    return affected.rename(columns={"risk_level": "old_level", "risk_reasons": "old_reasons"}).merge(flags, on="rid")
+def _screened_again(stale: pd.DataFrame, rules: RiskRules) -> pd.DataFrame:
+    """The flags of the stale orders from the history the warehouse holds now, with that history as
+    the inputs to keep (`risk_prior_orders`; `risk_prior_units`, the total in ten-thousandths) and
+    the flags they had (`old_level`, `old_reasons`)."""
+    stale = stale.rename(columns={"risk_level": "old_level", "risk_reasons": "old_reasons"})
+    stale["rid"] = np.arange(len(stale))
+    # Ten-thousandths, as the first screen and the warehouse hold money.
+    stale["total"] = _units(stale["total"])
+    stale["risk_prior_orders"] = stale["prior_orders"].astype(np.int64)
+    stale["risk_prior_units"] = _units(stale["prior_total"])
+    history = pd.DataFrame({"rid": stale["rid"], "prior_orders": stale["risk_prior_orders"],
+                            "prior_total": stale["risk_prior_units"] / MONEY_UNIT})
+    fragile_rids = stale["rid"].to_numpy()[stale["fragile"].astype(bool).to_numpy()]
+    return stale.merge(assess_risk(stale, history, fragile_rids, rules), on="rid")
+
+
+def _units(amounts: pd.Series) -> np.ndarray:
+    return np.rint(pd.to_numeric(amounts).to_numpy(dtype=float) * MONEY_UNIT).astype(np.int64)

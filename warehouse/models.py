@@ -79,6 +79,10 @@ class Order(Base):
     item_count: Mapped[int] = mapped_column(Integer)
     risk_level: Mapped[str] = mapped_column(String(8))  # none | low | medium | high
     risk_reasons: Mapped[str | None] = mapped_column(Text)
+    # The customer's earlier orders the flags were worked out from (tasks/rescreen.py screens an
+    # order again only when these no longer match the warehouse).
+    risk_prior_orders: Mapped[int | None] = mapped_column(Integer)
+    risk_prior_total = mapped_column(Money)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     run_id: Mapped[str] = mapped_column(RunId)
     loaded_at = mapped_column(UtcDateTime, nullable=False)

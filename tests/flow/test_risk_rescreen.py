@@ -64,6 +64,49 @@ def test_the_queued_customers_orders_are_screened_against_their_whole_history(en
     assert rescreen_queued(engine, RiskRules.from_settings(get_settings())).orders == 0
 
 
+def test_only_orders_whose_earlier_orders_changed_are_screened_again(engine):
+    insert_products(engine, {"MUG-1": "Kitchen"}, listed_at=DAY1 - timedelta(days=30))
+    days = [0, 1, 3, 4]
+    insert_orders(engine, pd.DataFrame({
+        "external_id": ["a", "b", "d", "e"], "created_at": [DAY1 + timedelta(days=n) for n in days],
+        "sku": ["MUG-1"] * 4, "quantity": [1] * 4, "unit_price": [100.0, 120.0, 50.0, 80.0], "discount": [0.0] * 4,
+        "code": [None] * 4}))
+    rules = RiskRules.from_settings(get_settings())
+    with engine.begin() as conn:
+        conn.execute(update(Order).values(customer_key="K", payment_method="paypal"))
+        conn.execute(insert(RiskRescreen), [{"customer_key": "K", "since": DAY1}])
+    assert rescreen_queued(engine, rules).orders == 4  # loaded without the inputs they were screened with
+
+    with engine.connect() as conn:
+        inputs = dict(conn.execute(select(Order.external_id, Order.risk_prior_orders)).all())
+        totals = dict(conn.execute(select(Order.external_id, Order.risk_prior_total)).all())
+    assert inputs == {"a": 0, "b": 1, "d": 2, "e": 3}
+    assert {k: float(v) for k, v in totals.items()} == {"a": 0.0, "b": 100.0, "d": 220.0, "e": 270.0}
+
+    with engine.begin() as conn:  # queued again with nothing new: every order's inputs still hold
+        conn.execute(insert(RiskRescreen), [{"customer_key": "K", "since": DAY1}])
+    assert rescreen_queued(engine, rules).orders == 0
+
+    # c arrives late, created between b and d: only d and e have a new history (a and b do not,
+    # though the customer is queued from a on, as a load of an edited a would queue it).
+    insert_orders(engine, pd.DataFrame({
+        "external_id": ["c"], "created_at": [DAY1 + timedelta(days=2)], "sku": ["MUG-1"], "quantity": [1],
+        "unit_price": [900.0], "discount": [0.0], "code": [None]}))
+    with engine.begin() as conn:
+        conn.execute(update(Order).where(Order.external_id == "c").values(customer_key="K", payment_method="paypal",
+                                                                          risk_prior_orders=2,
+                                                                          risk_prior_total=220))
+        conn.execute(insert(RiskRescreen), [{"customer_key": "K", "since": DAY1}])
+    done = rescreen_queued(engine, rules)
+    assert done.orders == 2
+    with engine.connect() as conn:
+        inputs = dict(conn.execute(select(Order.external_id, Order.risk_prior_orders)).all())
+        totals = dict(conn.execute(select(Order.external_id, Order.risk_prior_total)).all())
+    assert inputs == {"a": 0, "b": 1, "c": 2, "d": 3, "e": 4}
+    assert {k: float(v) for k, v in totals.items()} == {"a": 0.0, "b": 100.0, "c": 220.0, "d": 1120.0,
+                                                        "e": 1170.0}
+
+
 def test_after_an_ingest_in_small_chunks_every_flag_matches_the_whole_history(configured, engine):
     start = ANCHOR - timedelta(days=DAYS)
     # The newer half first, as a backfill of later dates can run first: every customer's earlier
@@ -76,11 +119,13 @@ def test_after_an_ingest_in_small_chunks_every_flag_matches_the_whole_history(co
         # The oracle: each order's earlier orders of the same customer, counted in SQL from scratch.
         rows = conn.execute(text(
             "SELECT o.external_id, o.source, CAST(o.total AS FLOAT), o.risk_reasons, COUNT(p.external_id), "
-            "COALESCE(SUM(CAST(p.total AS FLOAT)), 0) FROM orders o LEFT JOIN orders p "
-            "ON p.customer_key = o.customer_key AND p.created_at < o.created_at "
-            "WHERE o.customer_key IS NOT NULL GROUP BY o.source, o.external_id, o.total, o.risk_reasons")).all()
+            "COALESCE(SUM(CAST(p.total AS FLOAT)), 0), o.risk_prior_orders, CAST(o.risk_prior_total AS FLOAT) "
+            "FROM orders o LEFT JOIN orders p ON p.customer_key = o.customer_key AND p.created_at < o.created_at "
+            "WHERE o.customer_key IS NOT NULL "
+            "GROUP BY o.source, o.external_id, o.total, o.risk_reasons, o.risk_prior_orders, o.risk_prior_total")).all()
         queued = conn.execute(select(func.count()).select_from(RiskRescreen)).scalar_one()
-    frame = pd.DataFrame(rows, columns=["external_id", "source", "total", "reasons", "prior", "prior_total"])
+    frame = pd.DataFrame(rows, columns=["external_id", "source", "total", "reasons", "prior", "prior_total",
+                                        "kept_prior", "kept_prior_total"])
     reasons = frame["reasons"].fillna("")
     expected_far = (frame["prior"] >= rules.history_min_orders) & (
         frame["total"] > rules.history_multiple * frame["prior_total"] / frame["prior"].where(frame["prior"] > 0))
@@ -90,6 +135,9 @@ def test_after_an_ingest_in_small_chunks_every_flag_matches_the_whole_history(co
     assert expected_far.sum() > 0 and expected_new.sum() > 0
     assert (reasons.str.contains(FAR_ABOVE, regex=False) == expected_far).all()
     assert (reasons.str.contains(NEW_AND_HIGH, regex=False) == expected_new).all()
+    # Each order keeps the history its flags were worked out from, which is the whole history now.
+    assert (frame["kept_prior"] == frame["prior"]).all()
+    assert ((frame["kept_prior_total"] - frame["prior_total"]).abs() < 0.005).all()
 
 
 def test_a_run_whose_re_screen_failed_leaves_its_customers_queued_for_the_next(configured, engine, monkeypatch):
