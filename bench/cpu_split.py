@@ -1,5 +1,5 @@
 """Where a benchmark's CPU went, by process: the flow, its worker processes, the sandbox, the local
-Prefect API server and PostgreSQL.
+Prefect API server and PostgreSQL (its backends running our statements apart from its upkeep).
 
 On this 2-core machine every process of a run shares two cores, so the flow's own CPU tells only
 part of the story: the figure that bounds orders/s is the CPU of all of them per order. Linux only
@@ -84,7 +84,7 @@ class CpuMeter:
             grew = bool(more)
         found = {}
         for pid, (command, parent, cpu) in table.items():
-            kind = _kind(pid, command) if pid in ours else ("PostgreSQL" if command == "postgres" else None)
+            kind = _kind(pid, command) if pid in ours else (_postgres_kind(pid) if command == "postgres" else None)
             if kind is not None:
                 found[pid] = (kind, cpu)
         return found
@@ -115,6 +115,27 @@ def _kind(pid: int, command: str) -> str:
     if "multiprocessing" in arguments:
         return "worker processes"
     return "other children"
+
+
+# PostgreSQL's own processes, apart from the backends that run our statements (and their parallel
+# workers): what a load costs later, in WAL writing, checkpoints and autovacuum.
+_POSTGRES_UPKEEP = ("autovacuum", "checkpointer", "walwriter", "background writer", "launcher", "archiver")
+
+
+def _postgres_kind(pid: int) -> str:
+    try:
+        arguments = (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        arguments = ""
+    return postgres_kind(arguments)
+
+
+def postgres_kind(arguments: str) -> str:
+    """"PostgreSQL queries" for a backend or parallel worker, else "PostgreSQL upkeep" (the server
+    process itself, WAL, checkpoints, autovacuum)."""
+    if not arguments.startswith("postgres:") or any(word in arguments for word in _POSTGRES_UPKEEP):
+        return "PostgreSQL upkeep"
+    return "PostgreSQL queries"
 
 
 def _per_order(seconds: float, orders: int) -> str:

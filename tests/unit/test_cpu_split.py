@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cpu_split import SANDBOX, CpuMeter
+from bench.cpu_split import SANDBOX, CpuMeter, postgres_kind
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 
@@ -39,3 +39,13 @@ def test_a_process_counts_only_the_cpu_it_used_while_the_meter_ran():
     finally:
         earlier.kill()
         earlier.wait()
+
+
+def test_postgres_backends_are_told_apart_from_its_upkeep():
+    # The titles PostgreSQL 15 gives its processes (ps / /proc/<pid>/cmdline).
+    assert postgres_kind("postgres: 15/main: postgres shopops_bench 127.0.0.1(52314) COPY") == "PostgreSQL queries"
+    assert postgres_kind("postgres: 15/main: parallel worker for PID 4242") == "PostgreSQL queries"
+    for upkeep in ("postgres: 15/main: checkpointer", "postgres: 15/main: walwriter",
+                   "postgres: 15/main: autovacuum worker shopops_bench", "postgres: 15/main: background writer",
+                   "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main"):
+        assert postgres_kind(upkeep).startswith("PostgreSQL upkeep"), upkeep
