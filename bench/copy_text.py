@@ -1,4 +1,4 @@
-"""How fast a chunk becomes PostgreSQL COPY input (warehouse.io.copy_csv), without a database.
+"""How fast a chunk becomes PostgreSQL COPY input (warehouse.io.copy_text), without a database.
 
     python -m bench.copy_text --rows 100000
 
@@ -37,7 +37,7 @@ def order_like_frame(rows: int) -> pd.DataFrame:
 
 
 def main() -> int:
-    from warehouse.io import copy_csv
+    from warehouse.io import copy_text
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -47,7 +47,7 @@ def main() -> int:
     runs = []
     for _ in range(5):
         began = time.perf_counter()
-        copy_csv(frame, money)
+        copy_text(frame, money)
         runs.append(time.perf_counter() - began)
     best = min(runs)
     print(f"COPY input of {rows:,} order rows × {frame.shape[1]} columns: best {1000 * best:.0f} ms "
