@@ -67,7 +67,9 @@ class CpuMeter:
             self._sample()
 
     def _sample(self) -> None:
-        self._last.update(self._processes())
+        for pid, (kind, cpu) in self._processes().items():
+            # A process keeps the kind it was first seen as: a zombie's cmdline reads empty.
+            self._last[pid] = (self._last[pid][0] if pid in self._last else kind, cpu)
 
     def _processes(self) -> dict[int, tuple[str, float]]:
         """{pid: (kind, CPU seconds)} of this process, its descendants and every PostgreSQL process."""

@@ -33,6 +33,7 @@ from tasks.rescreen import rescreen_queued
 from tasks.validate import ContractValidator, RunResults, publish_data_docs
 from warehouse import state
 from warehouse.engine import write_transaction
+from warehouse.io import lock_name
 from warehouse.models import Product
 
 
@@ -209,13 +210,26 @@ def write_chunk(engine: Engine, writer: ChunkWriter, batches: list[Normalized], 
 
 
 def finish_source_run(engine: Engine, run_id: str, report: SourceReport, results: RunResults, settings: Settings) -> None:
-    """Screen again the orders whose customers' history the loads changed, close the source's audit
-    row with its outcome, then publish its Data Docs."""
-    began = time.perf_counter()
-    _rescreen(engine, report, settings)
-    report.stage_seconds["re-screen"] += time.perf_counter() - began
+    """Close the source's audit row with its outcome; the last of the run's sources to finish then
+    screens again the orders whose customers' history the loads changed; then publish the source's
+    Data Docs.
+
+    One re-screen per run, not one per source: each re-screen scans the whole history of the
+    customers queued, and one that runs while other sources still load waits on their locks and
+    holds up their next chunks. Closing the row and looking at the others happen under one lock,
+    so of two sources finishing at once exactly one sees the other closed. A source that crashed
+    leaves its row open: the queue then waits for the next run, as after a failed re-screen."""
     with write_transaction(engine) as conn:
+        lock_name(conn, f"shopops:finish-run:{run_id}")
         state.finish_audit(conn, run_id, report.source, STREAM, report.status, datetime.now(timezone.utc), report.error)
+        loading = state.still_running(conn, run_id, STREAM)
+    began = time.perf_counter()
+    if loading:
+        get_logger("shopops.ingest").info("%s: risk re-screen left to the last of the run's sources (still loading: "
+                                          "%s)", report.source, ", ".join(loading))
+    else:
+        _rescreen(engine, report, settings)
+    report.stage_seconds["re-screen"] += time.perf_counter() - began
     if results.merged:
         try:
             docs = publish_data_docs(settings.resolved_data_docs_dir(), run_id, report.source, results,

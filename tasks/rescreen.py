@@ -4,8 +4,9 @@ A chunk screens its orders against the customer's orders already in the warehous
 An earlier order of the same customer that arrives later changes what the later orders should say:
 it may come in a later chunk (a backfill loads a month's orders by update time), from another
 source, or in another run. So each load queues, in its own transaction, every customer it wrote an
-order for, from that order's creation on (`risk_rescreens`); each source's run ends by screening the
-queued customers' orders again against the warehouse as it is then, and removing what it handled.
+order for, from that order's creation on (`risk_rescreens`); each run ends, once its last source has
+loaded (tasks/ingest.finish_source_run), by screening the queued customers' orders again against the
+warehouse as it is then, and removing what it handled.
 Each order keeps the count and total of the earlier orders its flags were worked out from, so only
 the orders whose history is no longer that are screened again: most orders of a backfill arrive
 after their customer's earlier ones, and cost the re-screen one window scan and no rewrite.

@@ -74,6 +74,12 @@ def finish_audit(conn: Connection, run_id: str, source: str, stream: str, status
     )
 
 
+def still_running(conn: Connection, run_id: str, stream: str) -> list[str]:
+    """The sources of this run whose audit row of `stream` is still open."""
+    return sorted(conn.execute(select(LoadAudit.source).where(
+        LoadAudit.run_id == run_id, LoadAudit.stream == stream, LoadAudit.status == "running")).scalars())
+
+
 _QUARANTINE_COLUMNS = ["source", "stream", "external_id", "updated_at", "record_hash", "payload", "reasons",
                        "run_id", "quarantined_at"]
 

@@ -1,8 +1,8 @@
 """Risk flags end the same whatever order the orders were loaded in (SQLite and PostgreSQL).
 
 A customer's earlier order that is loaded after the later ones (a later chunk, another source,
-another run) changes what the later ones say; the re-screen at the end of each source's run puts
-that right, for the queued customers only."""
+another run) changes what the later ones say; the re-screen at the end of each run puts that
+right, for the queued customers only."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -16,7 +16,7 @@ from tasks.rescreen import rescreen_queued
 from tests.builders import insert_orders, insert_products
 from tests.contract.conftest import ANCHOR, DAYS
 from tests.flow.conftest import wipe
-from warehouse.models import Order, RiskRescreen
+from warehouse.models import LoadAudit, Order, RiskRescreen
 
 DAY1 = datetime(2026, 11, 2, 10, tzinfo=timezone.utc)
 FAR_ABOVE, NEW_AND_HIGH, FRAGILE = ("amount far above the customer's history", "new customer with a high amount",
@@ -138,6 +138,26 @@ def test_after_an_ingest_in_small_chunks_every_flag_matches_the_whole_history(co
     # Each order keeps the history its flags were worked out from, which is the whole history now.
     assert (frame["kept_prior"] == frame["prior"]).all()
     assert ((frame["kept_prior_total"] - frame["prior_total"]).abs() < 0.005).all()
+
+
+def test_the_last_source_of_a_run_to_finish_screens_for_all(configured, engine, monkeypatch):
+    from tasks import ingest
+
+    calls = []
+
+    def counted(engine, rules, **kwargs):
+        with engine.connect() as conn:  # who is still loading when the re-screen starts
+            calls.append(conn.execute(select(func.count()).select_from(LoadAudit).where(
+                LoadAudit.status == "running")).scalar_one())
+        return rescreen_queued(engine, rules, **kwargs)
+
+    monkeypatch.setattr(ingest, "rescreen_queued", counted)
+    summary = ingest_orders(start=ANCHOR - timedelta(days=DAYS), end=ANCHOR)
+    assert len(summary) > 1  # several sources, one re-screen, with no source loading any more
+    assert calls == [0]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(RiskRescreen)).scalar_one() == 0
+        assert conn.execute(select(func.count()).where(Order.risk_prior_orders.is_(None))).scalar_one() == 0
 
 
 def test_a_run_whose_re_screen_failed_leaves_its_customers_queued_for_the_next(configured, engine, monkeypatch):

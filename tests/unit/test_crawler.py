@@ -103,7 +103,12 @@ def test_requests_to_one_site_keep_their_interval_whatever_the_concurrency(site)
     list(crawler.crawl([Target(f"{site.url}/p/{i}") for i in range(8)]))
     times = sorted(t for t, path, _, _ in site.log)
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert len(times) == 9 and min(gaps) >= 0.19  # robots.txt and 8 pages, each 0.2 s after the last
+    assert len(times) == 9  # robots.txt and 8 pages, each 0.2 s after the last
+    # The server's clock reading of a request can come a few ms late on a busy machine, which
+    # shortens the next gap as much: each gap within 25 ms, and the 8 gaps 1.6 s at least in all
+    # (3 requests let through at once would make gaps near 0 and the whole under 1.2 s).
+    assert min(gaps) >= 0.175, gaps
+    assert times[-1] - times[0] >= 8 * 0.2 - 0.01, gaps
 
 
 def test_the_interval_also_runs_from_the_end_of_a_slow_answer(site):
