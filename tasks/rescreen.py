@@ -7,13 +7,15 @@ source, or in another run. So each load queues, in its own transaction, every cu
 order for, from that order's creation on (`risk_rescreens`); each run ends, once its last source has
 loaded (tasks/ingest.finish_source_run), by screening the queued customers' orders again against the
 warehouse as it is then, and removing what it handled.
+
 Each order keeps the count and total of the earlier orders its flags were worked out from, so only
 the orders whose history is no longer that are screened again: most orders of a backfill arrive
 after their customer's earlier ones, and cost the re-screen one window scan and no rewrite.
 
-Re-screens run one at a time across processes, and each holds the load locks of the sources whose
-flags it rewrites: the last re-screen of an order saw every load committed before it, whatever order
-the loads came in. A run that stops before its re-screen leaves its customers queued for the next.
+Re-screens run one at a time across processes, and each holds the load locks of the sources its
+customers have orders in: the last re-screen of an order saw every load committed before it,
+whatever order the loads came in. A run that stops before its re-screen leaves its customers
+queued for the next.
 """
 
 from __future__ import annotations
