@@ -24,7 +24,7 @@ from tasks.normalize.common import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, 
 from tasks.rescreen import queue_chunk_customers
 from tasks.validate import ContractValidator, RunResults
 from warehouse import state
-from warehouse.io import create_temp_table, insert_frame, lock_source, read_frame, stage_like
+from warehouse.io import analyze_scratch, create_temp_table, insert_frame, lock_source, read_frame, stage_like
 from warehouse.sql_names import sql_name, sql_names
 from warehouse.types import MONEY_UNIT, UtcDateTime
 
@@ -182,6 +182,7 @@ def mark_deleted(conn: Connection, source: str, deletions: list[tuple[str, datet
     frame["deleted_at"] = pd.to_datetime(frame["deleted_at"], utc=True)
     create_temp_table(conn, "stg_deleted", "external_id VARCHAR(64) PRIMARY KEY, deleted_at TIMESTAMPTZ")
     insert_frame(conn, "stg_deleted", frame, ["external_id", "deleted_at"])
+    analyze_scratch(conn, "stg_deleted")
     result = conn.execute(text(
         "UPDATE orders SET is_deleted = true, status = 'deleted', run_id = :run_id, loaded_at = :now, "
         "updated_at = (SELECT CASE WHEN s.deleted_at > orders.updated_at THEN s.deleted_at ELSE orders.updated_at END "
@@ -211,6 +212,7 @@ _CURRENT = text(
 def _stage_keys(conn: Connection, external_ids) -> None:
     create_temp_table(conn, "stg_keys", "external_id VARCHAR(64) PRIMARY KEY")
     insert_frame(conn, "stg_keys", pd.DataFrame({"external_id": external_ids}), ["external_id"])
+    analyze_scratch(conn, "stg_keys")
 
 
 def _existing_versions(conn: Connection, source: str) -> pd.DataFrame:
@@ -263,6 +265,7 @@ def _apply_orders(conn, prepared: Prepared, apply: pd.DataFrame, run_id: str, lo
 
     create_temp_table(conn, "stg_apply", "external_id VARCHAR(64) PRIMARY KEY, customer_key VARCHAR(64), created_at TIMESTAMPTZ, rid INTEGER")
     insert_frame(conn, "stg_apply", orders, ["external_id", "customer_key", "created_at", "rid"])
+    analyze_scratch(conn, "stg_apply")
     queue_chunk_customers(conn, n.source)
     history = _customer_history(conn, n.source)
     fragile = lines.loc[lines["sku"].isin(catalogue.fragile_skus), "rid"].unique()

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from shopops.logs import get_logger
 from tasks.clean import RiskRules, assess_risk
 from warehouse.engine import write_transaction
-from warehouse.io import create_temp_table, insert_frame, lock_name, lock_source, read_frame
+from warehouse.io import analyze_scratch, create_temp_table, insert_frame, lock_name, lock_source, read_frame
 from warehouse.types import MONEY_UNIT, UtcDateTime
 
 BATCH = 50_000        # queued rows per re-screen transaction
@@ -131,6 +131,7 @@ def _rescreen_batch(conn: Connection, rules: RiskRules, batch: int, last: int) -
     create_temp_table(conn, "stg_rescreen", "customer_key VARCHAR(64) PRIMARY KEY, since TIMESTAMPTZ")
     insert_frame(conn, "stg_rescreen", pending.assign(since=pd.to_datetime(pending["since"], utc=True)),
                  ["customer_key", "since"])
+    analyze_scratch(conn, "stg_rescreen")
     # The loads of the sources these customers have orders in wait until this batch commits, so
     # no order read below is replaced before its new flags are written. An order of a source that
     # appears after this was loaded later than the queue was read: that load's own queue entry,
@@ -147,6 +148,7 @@ def _rescreen_batch(conn: Connection, rules: RiskRules, batch: int, last: int) -
                                             "risk_reasons TEXT, risk_prior_orders INTEGER, risk_prior_units BIGINT")
         insert_frame(conn, "stg_risk", screened, ["source", "external_id", "risk_level", "risk_reasons",
                                                   "risk_prior_orders", "risk_prior_units"])
+        analyze_scratch(conn, "stg_risk")
         conn.execute(_UPDATE)
     create_temp_table(conn, "stg_rescreen_ids", "id BIGINT PRIMARY KEY")
     insert_frame(conn, "stg_rescreen_ids", queued[["id"]], ["id"])

@@ -193,6 +193,14 @@ def create_temp_table(conn: Connection, name: str, columns_sql: str) -> None:
         conn.exec_driver_sql(f"CREATE TEMP TABLE {name} ({columns_sql})")
 
 
+def analyze_scratch(conn: Connection, name: str) -> None:
+    """Planner statistics for a scratch table just filled. Autovacuum never sees temporary tables,
+    and without statistics PostgreSQL guesses a few thousand rows: it then sorted the whole orders
+    table to join a 25,000-row chunk to it (1.4 s at a million orders, against 0.3 s)."""
+    if is_postgres(conn):
+        conn.exec_driver_sql(f"ANALYZE {sql_name(name)}")
+
+
 def stage_like(conn: Connection, table: str) -> str:
     """An empty scratch copy of `table`'s columns, private to this transaction; returns its name."""
     table = sql_name(table)
