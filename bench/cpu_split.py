@@ -106,10 +106,7 @@ def _stat(entry: Path) -> tuple[str, int, float] | None:
 def _kind(pid: int, command: str) -> str:
     if pid == os.getpid():
         return "flow process"
-    try:
-        arguments = (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        arguments = command
+    arguments = _arguments(pid) or command
     if "sandbox" in arguments:
         return SANDBOX
     if "prefect.server" in arguments or "uvicorn" in arguments:
@@ -125,11 +122,7 @@ _POSTGRES_UPKEEP = ("autovacuum", "checkpointer", "walwriter", "background write
 
 
 def _postgres_kind(pid: int) -> str:
-    try:
-        arguments = (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        arguments = ""
-    return postgres_kind(arguments)
+    return postgres_kind(_arguments(pid))
 
 
 def postgres_kind(arguments: str) -> str:
@@ -138,6 +131,14 @@ def postgres_kind(arguments: str) -> str:
     if not arguments.startswith("postgres:") or any(word in arguments for word in _POSTGRES_UPKEEP):
         return "PostgreSQL upkeep"
     return "PostgreSQL queries"
+
+
+def _arguments(pid: int) -> str:
+    """The process's command line ("" once it is gone, or for a zombie)."""
+    try:
+        return (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _per_order(seconds: float, orders: int) -> str:

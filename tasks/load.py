@@ -26,7 +26,7 @@ from tasks.validate import ContractValidator, RunResults
 from warehouse import state
 from warehouse.io import analyze_scratch, create_temp_table, insert_frame, lock_source, read_frame, stage_like
 from warehouse.sql_names import sql_name, sql_names
-from warehouse.types import MONEY_UNIT, UtcDateTime
+from warehouse.types import UtcDateTime, units_of
 
 STREAM = "orders"
 
@@ -308,8 +308,7 @@ def _screen_inputs(history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "rid": history["rid"].to_numpy(),
         "risk_prior_orders": history["prior_orders"].fillna(0).to_numpy(dtype=np.int64),
-        "risk_prior_total": np.rint(history["prior_total"].fillna(0).to_numpy(dtype=np.float64) * MONEY_UNIT)
-        .astype(np.int64),
+        "risk_prior_total": units_of(history["prior_total"].fillna(0)),
     })
 
 

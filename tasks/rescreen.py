@@ -32,7 +32,7 @@ from shopops.logs import get_logger
 from tasks.clean import RiskRules, assess_risk
 from warehouse.engine import write_transaction
 from warehouse.io import analyze_scratch, create_temp_table, insert_frame, lock_name, lock_source, read_frame
-from warehouse.types import MONEY_UNIT, UtcDateTime
+from warehouse.types import MONEY_UNIT, UtcDateTime, units_of
 
 BATCH = 50_000        # queued rows per re-screen transaction
 ATTEMPTS = 3          # a batch that meets a lock conflict is tried again this often
@@ -163,14 +163,10 @@ def _screened_again(stale: pd.DataFrame, rules: RiskRules) -> pd.DataFrame:
     stale = stale.rename(columns={"risk_level": "old_level", "risk_reasons": "old_reasons"})
     stale["rid"] = np.arange(len(stale))
     # Ten-thousandths, as the first screen and the warehouse hold money.
-    stale["total"] = _units(stale["total"])
+    stale["total"] = units_of(stale["total"])
     stale["risk_prior_orders"] = stale["prior_orders"].astype(np.int64)
-    stale["risk_prior_units"] = _units(stale["prior_total"])
+    stale["risk_prior_units"] = units_of(stale["prior_total"])
     history = pd.DataFrame({"rid": stale["rid"], "prior_orders": stale["risk_prior_orders"],
                             "prior_total": stale["risk_prior_units"] / MONEY_UNIT})
     fragile_rids = stale["rid"].to_numpy()[stale["fragile"].astype(bool).to_numpy()]
     return stale.merge(assess_risk(stale, history, fragile_rids, rules), on="rid")
-
-
-def _units(amounts: pd.Series) -> np.ndarray:
-    return np.rint(pd.to_numeric(amounts).to_numpy(dtype=float) * MONEY_UNIT).astype(np.int64)

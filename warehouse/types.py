@@ -20,6 +20,11 @@ MONEY_UNIT = 10**MONEY_SCALE
 MONEY_LIMIT = 10**14 * MONEY_UNIT  # NUMERIC(18, 4) holds less than 10^14
 
 
+def units_of(amounts) -> np.ndarray:
+    """Amounts in currency units as floats (a SUM or CAST read back) → ten-thousandths in int64."""
+    return np.rint(pd.to_numeric(amounts).to_numpy(dtype=np.float64) * MONEY_UNIT).astype(np.int64)
+
+
 def units(amounts: pd.Series) -> pd.Series:
     """Money read back from the warehouse (Decimal) as ten-thousandths, to compare with frames."""
     return amounts.map(lambda d: int(d.scaleb(MONEY_SCALE)) if d is not None else None, na_action="ignore").astype("Int64")
